@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Socket tracer on syscall tracepoints (no kprobes): follows TCP connections per (process, fd), infers their
+ * protocol from the first bytes, and streams the payload of known-protocol connections to user space through a ring
+ * buffer as variable-length records that carry their stream position. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "socket_trace.h"
+#include "protocol_infer.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EINPROGRESS 115
+#define IOV_SEGMENTS 16 /* iovec segments walked per syscall; the rest becomes a counted gap */
+#define MMSG_MESSAGES 8 /* messages walked per sendmmsg/recvmmsg */
+#define MMSG_SEGMENTS 4
+#define INFER_ATTEMPTS 16 /* chunks a connection may show before we give up inferring its protocol */
+
+/* Set by user space before load. */
+const volatile __u32 self_tgid = 0;
+const volatile __u32 target_netns = 0; /* 0: every network namespace */
+const volatile __u32 capture_bytes = 4096;
+const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the reader only once this much is pending */
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Records for user space; the size is set by user space before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+enum conn_flags { CONN_IGNORED = 1 };
+
+struct conn_state {
+	__u64 generation;
+	__u64 sent; /* egress stream position */
+	__u64 recv; /* ingress stream position */
+	__u8 role;
+	__u8 protocol;
+	__u8 infer_attempts;
+	__u8 flags;
+	__u32 _pad;
+};
+
+/* key: tgid << 32 | fd; value: the connection's state. LRU so that connections whose close we never saw (process
+ * exit, close_range) age out instead of filling the table; max_entries is set by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct conn_state);
+} conns SEC(".maps");
+
+enum syscall_op {
+	OP_BUF = 1,  /* read/write/recvfrom/sendto: ptr is the buffer */
+	OP_IOV,      /* readv/writev: ptr is the iovec array, extra its length */
+	OP_MSG,      /* recvmsg/sendmsg: ptr is the user_msghdr */
+	OP_MMSG,     /* recvmmsg/sendmmsg: ptr is the mmsghdr array */
+	OP_SENDFILE, /* byte count only */
+	OP_CONNECT,
+	OP_ACCEPT,
+};
+
+struct syscall_args {
+	__u64 ptr;
+	__u64 extra;
+	__s32 fd;
+	__u8 op;
+	__u8 direction;
+	__u16 _pad;
+};
+
+/* key: pid_tgid of the thread inside the syscall; value: the arguments its exit needs. Entry stashes, exit always
+ * deletes, so the map only holds syscalls in flight. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct syscall_args);
+} stash SEC(".maps");
+
+struct scratch_buf {
+	struct loupe_data_event ev;
+	__u8 data[LOUPE_MAX_CAPTURE];
+};
+
+/* key: 0; value: per-CPU room to assemble one data record (too large for the 512-byte BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch_buf);
+} scratch SEC(".maps");
+
+/* key: enum loupe_drop_reason; value: per-CPU count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LOUPE_DROP__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+	if (n)
+		*n += 1;
+}
+
+static __always_inline __u64 ringbuf_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline __u64 conn_key(__u32 tgid, __s32 fd)
+{
+	return ((__u64)tgid << 32) | (__u32)fd;
+}
+
+static __always_inline void fill_header(struct loupe_event_header *h, __u8 kind, __u32 tgid, __s32 fd,
+					const struct conn_state *st)
+{
+	h->ts_ns = bpf_ktime_get_ns();
+	h->generation = st->generation;
+	h->tgid = tgid;
+	h->fd = fd;
+	h->kind = kind;
+	h->role = st->role;
+	h->protocol = st->protocol;
+	h->direction = 0;
+	h->_pad = 0;
+}
+
+/* The socket behind a descriptor of the current task, or NULL when it is not a TCP socket. */
+static __always_inline struct sock *tcp_sock_of_fd(__s32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (bpf_core_read(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+/* Starts tracking a connection: sends its addresses and returns its state, or NULL when it is not ours to follow
+ * (not TCP, or in another network namespace, in which case an ignored entry saves repeating this walk). */
+static __always_inline struct conn_state *open_conn(__u32 tgid, __s32 fd, __u8 role, __u8 preexisting)
+{
+	struct sock *sk = tcp_sock_of_fd(fd);
+	if (!sk)
+		return NULL;
+	__u64 key = conn_key(tgid, fd);
+	struct conn_state st = {};
+	st.generation = bpf_ktime_get_ns();
+	st.role = role;
+	__u32 netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (target_netns && netns != target_netns)
+		st.flags = CONN_IGNORED;
+	if (bpf_map_update_elem(&conns, &key, &st, BPF_ANY)) {
+		count_drop(LOUPE_DROP_CONN_FULL);
+		return NULL;
+	}
+	struct conn_state *stored = bpf_map_lookup_elem(&conns, &key);
+	if (!stored || (stored->flags & CONN_IGNORED))
+		return NULL;
+
+	struct loupe_open_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count_drop(LOUPE_DROP_RINGBUF_FULL);
+		return stored;
+	}
+	fill_header(&ev->hdr, LOUPE_EV_OPEN, tgid, fd, stored);
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	ev->family = family;
+	ev->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	ev->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	ev->preexisting = preexisting;
+	ev->_pad = 0;
+	ev->netns = netns;
+	ev->_pad2 = 0;
+	__builtin_memset(ev->local_addr, 0, sizeof(ev->local_addr));
+	__builtin_memset(ev->remote_addr, 0, sizeof(ev->remote_addr));
+	if (family == AF_INET) {
+		BPF_CORE_READ_INTO(ev->local_addr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(ev->remote_addr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(ev->local_addr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(ev->remote_addr, sk, __sk_common.skc_v6_daddr);
+	}
+	bpf_ringbuf_submit(ev, ringbuf_flags());
+	return stored;
+}
+
+static __always_inline struct conn_state *lookup_or_open(__u32 tgid, __s32 fd)
+{
+	__u64 key = conn_key(tgid, fd);
+	struct conn_state *st = bpf_map_lookup_elem(&conns, &key);
+	if (st)
+		return (st->flags & CONN_IGNORED) ? NULL : st;
+	return open_conn(tgid, fd, LOUPE_ROLE_UNKNOWN, 1);
+}
+
+/* Sends one chunk: a prefix of up to capture_bytes of payload, the rest of its size as a gap. */
+static __always_inline void emit_data(__u32 tgid, __s32 fd, const struct conn_state *st, __u8 direction, __u64 pos,
+				      const void *ubuf, __u64 size)
+{
+	__u32 zero = 0;
+	struct scratch_buf *b = bpf_map_lookup_elem(&scratch, &zero);
+	if (!b)
+		return;
+	fill_header(&b->ev.hdr, LOUPE_EV_DATA, tgid, fd, st);
+	b->ev.hdr.direction = direction;
+	b->ev.pos = pos;
+	b->ev.size = size;
+	__u32 n = size < capture_bytes ? size : capture_bytes;
+	if (n > LOUPE_MAX_CAPTURE)
+		n = LOUPE_MAX_CAPTURE;
+	if (!ubuf)
+		n = 0;
+	if (n && bpf_probe_read_user(b->data, n, ubuf)) {
+		count_drop(LOUPE_DROP_READ_FAULT);
+		n = 0;
+	}
+	b->ev.captured = n;
+	if (bpf_ringbuf_output(&events, b, sizeof(b->ev) + n, ringbuf_flags()))
+		count_drop(LOUPE_DROP_RINGBUF_FULL);
+}
+
+/* Infers the protocol on the connection's first chunks; once known, the role follows from which way requests go. */
+static __always_inline void infer(struct conn_state *st, __u8 direction, const void *ubuf, __u64 size)
+{
+	if (st->protocol != LOUPE_PROTO_UNKNOWN || st->infer_attempts >= INFER_ATTEMPTS || !ubuf)
+		return;
+	st->infer_attempts++;
+	unsigned char head[LOUPE_INFER_BYTES] = {};
+	if (size < LOUPE_INFER_BYTES || bpf_probe_read_user(head, sizeof(head), ubuf))
+		return;
+	struct loupe_inference r = loupe_infer(head, sizeof(head));
+	if (r.protocol == LOUPE_PROTO_UNKNOWN)
+		return;
+	st->protocol = r.protocol;
+	if (st->role == LOUPE_ROLE_UNKNOWN)
+		st->role = (r.is_request == (direction == LOUPE_DIR_INGRESS)) ? LOUPE_ROLE_SERVER : LOUPE_ROLE_CLIENT;
+}
+
+static __always_inline __u64 advance(struct conn_state *st, __u8 direction, __u64 bytes)
+{
+	if (direction == LOUPE_DIR_EGRESS)
+		return __sync_fetch_and_add(&st->sent, bytes);
+	return __sync_fetch_and_add(&st->recv, bytes);
+}
+
+/* Walks an iovec array: each segment becomes its own record at its own stream position. */
+static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st, __u8 direction, __u64 pos,
+				     const struct iovec *iov, __u64 iovcnt, __u64 bytes, int max_segments)
+{
+	__u64 done = 0;
+	for (int i = 0; i < IOV_SEGMENTS; i++) {
+		if (i >= max_segments || i >= iovcnt || done >= bytes)
+			break;
+		struct iovec seg = {};
+		if (bpf_probe_read_user(&seg, sizeof(seg), &iov[i]))
+			break;
+		__u64 len = seg.iov_len < bytes - done ? seg.iov_len : bytes - done;
+		if (i == 0)
+			infer(st, direction, seg.iov_base, len);
+		if (st->protocol == LOUPE_PROTO_UNKNOWN)
+			return;
+		emit_data(tgid, fd, st, direction, pos + done, seg.iov_base, len);
+		done += len;
+	}
+	if (done < bytes) {
+		count_drop(LOUPE_DROP_IOV_TRUNCATED);
+		emit_data(tgid, fd, st, direction, pos + done, NULL, bytes - done);
+	}
+}
+
+static __always_inline int skip_task(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == self_tgid;
+}
+
+static __always_inline int stash_args(__s32 fd, __u8 op, __u8 direction, __u64 ptr, __u64 extra)
+{
+	if (skip_task())
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct syscall_args a = { .ptr = ptr, .extra = extra, .fd = fd, .op = op, .direction = direction };
+	if (bpf_map_update_elem(&stash, &id, &a, BPF_ANY))
+		count_drop(LOUPE_DROP_STASH_FULL);
+	return 0;
+}
+
+static __always_inline void handle_transfer(const struct syscall_args *a, __u32 tgid, long ret)
+{
+	struct conn_state *st = lookup_or_open(tgid, a->fd);
+	if (!st)
+		return;
+	__u64 bytes = ret;
+	__u8 dir = a->direction;
+
+	if (a->op == OP_MMSG) {
+		/* ret counts messages; each mmsghdr says how many bytes its message moved. */
+		struct mmsghdr *msgs = (struct mmsghdr *)a->ptr;
+		for (int m = 0; m < MMSG_MESSAGES; m++) {
+			if (m >= ret)
+				break;
+			struct mmsghdr h = {};
+			if (bpf_probe_read_user(&h, sizeof(h), &msgs[m]))
+				break;
+			__u64 pos = advance(st, dir, h.msg_len);
+			emit_iov(tgid, a->fd, st, dir, pos, h.msg_hdr.msg_iov, h.msg_hdr.msg_iovlen, h.msg_len,
+				 MMSG_SEGMENTS);
+		}
+		return;
+	}
+
+	__u64 pos = advance(st, dir, bytes);
+	switch (a->op) {
+	case OP_BUF:
+		infer(st, dir, (const void *)a->ptr, bytes);
+		if (st->protocol != LOUPE_PROTO_UNKNOWN)
+			emit_data(tgid, a->fd, st, dir, pos, (const void *)a->ptr, bytes);
+		break;
+	case OP_IOV:
+		emit_iov(tgid, a->fd, st, dir, pos, (const struct iovec *)a->ptr, a->extra, bytes, IOV_SEGMENTS);
+		break;
+	case OP_MSG: {
+		struct user_msghdr h = {};
+		if (bpf_probe_read_user(&h, sizeof(h), (const void *)a->ptr))
+			break;
+		emit_iov(tgid, a->fd, st, dir, pos, h.msg_iov, h.msg_iovlen, bytes, IOV_SEGMENTS);
+		break;
+	}
+	case OP_SENDFILE:
+		/* The payload comes from a file, not user memory: keep the stream position right with a gap. */
+		if (st->protocol != LOUPE_PROTO_UNKNOWN)
+			emit_data(tgid, a->fd, st, dir, pos, NULL, bytes);
+		break;
+	}
+}
+
+static __always_inline int exit_syscall(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct syscall_args *stashed = bpf_map_lookup_elem(&stash, &id);
+	if (!stashed)
+		return 0;
+	struct syscall_args a = *stashed;
+	bpf_map_delete_elem(&stash, &id);
+	__u32 tgid = id >> 32;
+
+	if (a.op == OP_CONNECT) {
+		if (ret == 0 || ret == -EINPROGRESS)
+			open_conn(tgid, a.fd, LOUPE_ROLE_CLIENT, 0);
+		return 0;
+	}
+	if (a.op == OP_ACCEPT) {
+		if (ret >= 0)
+			open_conn(tgid, ret, LOUPE_ROLE_SERVER, 0);
+		return 0;
+	}
+	if (ret > 0)
+		handle_transfer(&a, tgid, ret);
+	return 0;
+}
+
+#define ARG(ctx, i) ((ctx)->args[i])
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_BUF, LOUPE_DIR_INGRESS, ARG(ctx, 1), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_BUF, LOUPE_DIR_INGRESS, ARG(ctx, 1), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_BUF, LOUPE_DIR_EGRESS, ARG(ctx, 1), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_BUF, LOUPE_DIR_EGRESS, ARG(ctx, 1), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_IOV, LOUPE_DIR_INGRESS, ARG(ctx, 1), ARG(ctx, 2));
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_IOV, LOUPE_DIR_EGRESS, ARG(ctx, 1), ARG(ctx, 2));
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_MSG, LOUPE_DIR_INGRESS, ARG(ctx, 1), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_MSG, LOUPE_DIR_EGRESS, ARG(ctx, 1), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmmsg")
+int enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_MMSG, LOUPE_DIR_INGRESS, ARG(ctx, 1), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_MMSG, LOUPE_DIR_EGRESS, ARG(ctx, 1), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int enter_sendfile(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_SENDFILE, LOUPE_DIR_EGRESS, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_CONNECT, 0, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_ACCEPT, 0, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(ARG(ctx, 0), OP_ACCEPT, 0, 0, 0);
+}
+
+/* One exit program serves every stashed syscall: the stash says what the syscall was. */
+#define EXIT_PROG(name)                                                   \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                        \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)             \
+	{                                                                 \
+		return exit_syscall(ctx->ret);                            \
+	}
+
+EXIT_PROG(read)
+EXIT_PROG(recvfrom)
+EXIT_PROG(write)
+EXIT_PROG(sendto)
+EXIT_PROG(readv)
+EXIT_PROG(writev)
+EXIT_PROG(recvmsg)
+EXIT_PROG(sendmsg)
+EXIT_PROG(recvmmsg)
+EXIT_PROG(sendmmsg)
+EXIT_PROG(sendfile64)
+EXIT_PROG(connect)
+EXIT_PROG(accept)
+EXIT_PROG(accept4)
+
+/* close: the descriptor is still valid on entry; report the totals and forget the connection. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	if (skip_task())
+		return 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__s32 fd = ARG(ctx, 0);
+	__u64 key = conn_key(tgid, fd);
+	struct conn_state *st = bpf_map_lookup_elem(&conns, &key);
+	if (!st)
+		return 0;
+	if (!(st->flags & CONN_IGNORED)) {
+		struct loupe_close_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+		if (ev) {
+			fill_header(&ev->hdr, LOUPE_EV_CLOSE, tgid, fd, st);
+			ev->bytes_sent = st->sent;
+			ev->bytes_recv = st->recv;
+			bpf_ringbuf_submit(ev, ringbuf_flags());
+		} else {
+			count_drop(LOUPE_DROP_RINGBUF_FULL);
+		}
+	}
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}

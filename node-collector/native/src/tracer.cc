@@ -1,0 +1,191 @@
+#include "tracer.h"
+
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <mutex>
+
+#include "socket_trace.h"
+#include "socket_trace.skel.h"
+
+namespace {
+
+// A batch is handed to JavaScript once it holds this much, or at the end of every poll.
+constexpr size_t kMaxBatchBytes = 1u << 20;
+
+// libbpf reports through a global print hook. While a load runs, its output is collected so that a failed load
+// can carry the verifier's log; outside loads only warnings reach stderr.
+std::mutex g_log_mutex;
+std::string* g_load_log = nullptr;
+
+int LibbpfPrint(enum libbpf_print_level level, const char* format, va_list args) {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  char line[4096];
+  vsnprintf(line, sizeof(line), format, args);
+  if (g_load_log != nullptr) {
+    if (g_load_log->size() < (256u << 10)) g_load_log->append(line);
+  } else if (level == LIBBPF_WARN) {
+    fputs(line, stderr);
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string EnsureTracefs() {
+  struct stat st;
+  if (stat("/sys/kernel/tracing/events", &st) == 0) return "";
+  if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0) {
+    return std::string("cannot mount tracefs at /sys/kernel/tracing: ") + strerror(errno);
+  }
+  return "";
+}
+
+std::unique_ptr<SocketTracer> SocketTracer::Create(const TracerOptions& options, std::string* error) {
+  std::unique_ptr<SocketTracer> tracer(new SocketTracer(options));
+  std::string log;
+  {
+    std::lock_guard<std::mutex> lock(g_log_mutex);
+    libbpf_set_print(LibbpfPrint);
+    g_load_log = &log;
+  }
+  auto finish_log = [] {
+    std::lock_guard<std::mutex> lock(g_log_mutex);
+    g_load_log = nullptr;
+  };
+
+  tracer->skel_ = socket_trace_bpf__open();
+  if (tracer->skel_ == nullptr) {
+    finish_log();
+    *error = std::string("cannot open the socket tracer: ") + strerror(errno) + "\n" + log;
+    return nullptr;
+  }
+  auto* skel = tracer->skel_;
+  skel->rodata->self_tgid = options.self_tgid;
+  skel->rodata->target_netns = options.target_netns;
+  skel->rodata->capture_bytes = options.capture_bytes;
+  skel->rodata->wakeup_bytes = options.wakeup_bytes;
+  bpf_map__set_max_entries(skel->maps.events, options.ring_bytes);
+  bpf_map__set_max_entries(skel->maps.conns, options.max_conns);
+
+  int err = socket_trace_bpf__load(skel);
+  if (err == 0) err = socket_trace_bpf__attach(skel);
+  finish_log();
+  if (err != 0) {
+    *error = std::string("cannot load or attach the socket tracer: ") + strerror(-err) + "\n" + log;
+    return nullptr;
+  }
+  tracer->ring_ = ring_buffer__new(bpf_map__fd(skel->maps.events), &SocketTracer::OnRecord, tracer.get(), nullptr);
+  if (tracer->ring_ == nullptr) {
+    *error = std::string("cannot open the ring buffer: ") + strerror(errno);
+    return nullptr;
+  }
+  return tracer;
+}
+
+SocketTracer::~SocketTracer() {
+  Stop();
+  if (ring_ != nullptr) ring_buffer__free(ring_);
+  if (skel_ != nullptr) socket_trace_bpf__destroy(skel_);
+}
+
+bool SocketTracer::Start(BatchSink sink, std::string* error) {
+  if (reader_.joinable()) {
+    *error = "the tracer is already started";
+    return false;
+  }
+  sink_ = std::move(sink);
+  stopping_ = false;
+  batch_ = std::make_unique<Batch>();
+  reader_ = std::thread(&SocketTracer::ReadLoop, this);
+  return true;
+}
+
+void SocketTracer::Stop() {
+  stopping_ = true;
+  if (reader_.joinable()) reader_.join();
+}
+
+// Wake-ups are rare by design (the kernel side only forces one when wakeup_bytes are pending), so the loop also
+// consumes on every poll timeout: records never wait longer than poll_ms.
+void SocketTracer::ReadLoop() {
+  while (!stopping_) {
+    ring_buffer__poll(ring_, static_cast<int>(options_.poll_ms));
+    ring_buffer__consume(ring_);
+    FlushBatch();
+  }
+  ring_buffer__consume(ring_);
+  FlushBatch();
+}
+
+int SocketTracer::OnRecord(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<SocketTracer*>(ctx);
+  Batch& batch = *self->batch_;
+  const uint32_t header[2] = {static_cast<uint32_t>(size), 0};
+  const size_t padded = (size + 7) & ~size_t{7};
+  const size_t at = batch.size();
+  batch.resize(at + sizeof(header) + padded);
+  memcpy(batch.data() + at, header, sizeof(header));
+  memcpy(batch.data() + at + sizeof(header), data, size);
+  memset(batch.data() + at + sizeof(header) + size, 0, padded - size);
+  self->batch_records_++;
+  self->records_++;
+  self->bytes_ += size;
+  if (batch.size() >= kMaxBatchBytes) self->FlushBatch();
+  return 0;
+}
+
+void SocketTracer::FlushBatch() {
+  if (batch_->empty()) return;
+  const uint64_t records = batch_records_;
+  batch_records_ = 0;
+  std::unique_ptr<Batch> full = std::move(batch_);
+  batch_ = std::make_unique<Batch>();
+  batch_->reserve(64u << 10);
+  if (sink_(std::move(full))) {
+    batches_++;
+  } else {
+    batches_dropped_++;
+    records_dropped_ += records;
+  }
+}
+
+TracerCounters SocketTracer::Counters() const {
+  TracerCounters c;
+  c.records = records_;
+  c.bytes = bytes_;
+  c.batches = batches_;
+  c.batches_dropped = batches_dropped_;
+  c.records_dropped = records_dropped_;
+  const int ncpus = libbpf_num_possible_cpus();
+  const int fd = bpf_map__fd(skel_->maps.drops);
+  std::vector<uint64_t> per_cpu(ncpus > 0 ? ncpus : 1);
+  for (uint32_t reason = 0; reason < LOUPE_DROP__COUNT; reason++) {
+    uint64_t total = 0;
+    if (bpf_map_lookup_elem(fd, &reason, per_cpu.data()) == 0) {
+      for (uint64_t v : per_cpu) total += v;
+    }
+    c.kernel_drops.push_back(total);
+  }
+  return c;
+}
+
+std::vector<ProgramStats> SocketTracer::Programs() const {
+  std::vector<ProgramStats> out;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    bpf_prog_info info;
+    memset(&info, 0, sizeof(info));
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0) continue;
+    out.push_back({bpf_program__name(prog), info.run_time_ns, info.run_cnt});
+  }
+  return out;
+}
