@@ -11,7 +11,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**', 'scripts/**/*.js', 'bench/**/*.js'],
+    files: ['bin/loupe', 'bench/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );

@@ -199,14 +199,15 @@ static __always_inline struct conn_state *open_conn(__u32 tgid, __s32 fd, __u8 r
 	ev->_pad = 0;
 	ev->netns = netns;
 	ev->_pad2 = 0;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	__builtin_memset(ev->local_addr, 0, sizeof(ev->local_addr));
 	__builtin_memset(ev->remote_addr, 0, sizeof(ev->remote_addr));
 	if (family == AF_INET) {
-		BPF_CORE_READ_INTO(ev->local_addr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(ev->remote_addr, sk, __sk_common.skc_daddr);
+		bpf_core_read(ev->local_addr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(ev->remote_addr, 4, &sk->__sk_common.skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(ev->local_addr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(ev->remote_addr, sk, __sk_common.skc_v6_daddr);
+		bpf_core_read(ev->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(ev->remote_addr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
 	bpf_ringbuf_submit(ev, ringbuf_flags());
 	return stored;
@@ -312,7 +313,9 @@ static __always_inline int stash_args(__s32 fd, __u8 op, __u8 direction, __u64 p
 	return 0;
 }
 
-static __always_inline void handle_transfer(const struct syscall_args *a, __u32 tgid, long ret)
+/* `op` is a constant in every caller, so each exit program keeps only its own branch: verifying the iovec and
+ * mmsg loops once per program that needs them, not in all fourteen, keeps the load time down. */
+static __always_inline void handle_transfer(const struct syscall_args *a, const __u8 op, __u32 tgid, long ret)
 {
 	struct conn_state *st = lookup_or_open(tgid, a->fd);
 	if (!st)
@@ -320,7 +323,7 @@ static __always_inline void handle_transfer(const struct syscall_args *a, __u32 
 	__u64 bytes = ret;
 	__u8 dir = a->direction;
 
-	if (a->op == OP_MMSG) {
+	if (op == OP_MMSG) {
 		/* ret counts messages; each mmsghdr says how many bytes its message moved. */
 		struct mmsghdr *msgs = (struct mmsghdr *)a->ptr;
 		for (int m = 0; m < MMSG_MESSAGES; m++) {
@@ -337,31 +340,25 @@ static __always_inline void handle_transfer(const struct syscall_args *a, __u32 
 	}
 
 	__u64 pos = advance(st, dir, bytes);
-	switch (a->op) {
-	case OP_BUF:
+	if (op == OP_BUF) {
 		infer(st, dir, (const void *)a->ptr, bytes);
 		if (st->protocol != LOUPE_PROTO_UNKNOWN)
 			emit_data(tgid, a->fd, st, dir, pos, (const void *)a->ptr, bytes);
-		break;
-	case OP_IOV:
+	} else if (op == OP_IOV) {
 		emit_iov(tgid, a->fd, st, dir, pos, (const struct iovec *)a->ptr, a->extra, bytes, IOV_SEGMENTS);
-		break;
-	case OP_MSG: {
+	} else if (op == OP_MSG) {
 		struct user_msghdr h = {};
 		if (bpf_probe_read_user(&h, sizeof(h), (const void *)a->ptr))
-			break;
+			return;
 		emit_iov(tgid, a->fd, st, dir, pos, h.msg_iov, h.msg_iovlen, bytes, IOV_SEGMENTS);
-		break;
-	}
-	case OP_SENDFILE:
+	} else if (op == OP_SENDFILE) {
 		/* The payload comes from a file, not user memory: keep the stream position right with a gap. */
 		if (st->protocol != LOUPE_PROTO_UNKNOWN)
 			emit_data(tgid, a->fd, st, dir, pos, NULL, bytes);
-		break;
 	}
 }
 
-static __always_inline int exit_syscall(long ret)
+static __always_inline int exit_syscall(long ret, const __u8 op)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct syscall_args *stashed = bpf_map_lookup_elem(&stash, &id);
@@ -371,18 +368,15 @@ static __always_inline int exit_syscall(long ret)
 	bpf_map_delete_elem(&stash, &id);
 	__u32 tgid = id >> 32;
 
-	if (a.op == OP_CONNECT) {
+	if (op == OP_CONNECT) {
 		if (ret == 0 || ret == -EINPROGRESS)
 			open_conn(tgid, a.fd, LOUPE_ROLE_CLIENT, 0);
-		return 0;
-	}
-	if (a.op == OP_ACCEPT) {
+	} else if (op == OP_ACCEPT) {
 		if (ret >= 0)
 			open_conn(tgid, ret, LOUPE_ROLE_SERVER, 0);
-		return 0;
+	} else if (ret > 0) {
+		handle_transfer(&a, op, tgid, ret);
 	}
-	if (ret > 0)
-		handle_transfer(&a, tgid, ret);
 	return 0;
 }
 
@@ -472,28 +466,28 @@ int enter_accept4(struct trace_event_raw_sys_enter *ctx)
 	return stash_args(ARG(ctx, 0), OP_ACCEPT, 0, 0, 0);
 }
 
-/* One exit program serves every stashed syscall: the stash says what the syscall was. */
-#define EXIT_PROG(name)                                                   \
+/* Each exit program hands its syscall's kind to the shared handler as a constant. */
+#define EXIT_PROG(name, op)                                               \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                        \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx)             \
 	{                                                                 \
-		return exit_syscall(ctx->ret);                            \
+		return exit_syscall(ctx->ret, op);                        \
 	}
 
-EXIT_PROG(read)
-EXIT_PROG(recvfrom)
-EXIT_PROG(write)
-EXIT_PROG(sendto)
-EXIT_PROG(readv)
-EXIT_PROG(writev)
-EXIT_PROG(recvmsg)
-EXIT_PROG(sendmsg)
-EXIT_PROG(recvmmsg)
-EXIT_PROG(sendmmsg)
-EXIT_PROG(sendfile64)
-EXIT_PROG(connect)
-EXIT_PROG(accept)
-EXIT_PROG(accept4)
+EXIT_PROG(read, OP_BUF)
+EXIT_PROG(recvfrom, OP_BUF)
+EXIT_PROG(write, OP_BUF)
+EXIT_PROG(sendto, OP_BUF)
+EXIT_PROG(readv, OP_IOV)
+EXIT_PROG(writev, OP_IOV)
+EXIT_PROG(recvmsg, OP_MSG)
+EXIT_PROG(sendmsg, OP_MSG)
+EXIT_PROG(recvmmsg, OP_MMSG)
+EXIT_PROG(sendmmsg, OP_MMSG)
+EXIT_PROG(sendfile64, OP_SENDFILE)
+EXIT_PROG(connect, OP_CONNECT)
+EXIT_PROG(accept, OP_ACCEPT)
+EXIT_PROG(accept4, OP_ACCEPT)
 
 /* close: the descriptor is still valid on entry; report the totals and forget the connection. */
 SEC("tracepoint/syscalls/sys_enter_close")

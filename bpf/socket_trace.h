@@ -60,6 +60,8 @@ struct loupe_open_event {
 	__u8 local_addr[16]; /* network order; the first 4 bytes for AF_INET */
 	__u8 remote_addr[16];
 	__u32 _pad2;
+	char comm[16]; /* the process's name when the connection was seen: short-lived clients are gone by the time
+			  * user space could read /proc */
 };
 
 struct loupe_close_event {
@@ -70,7 +72,7 @@ struct loupe_close_event {
 
 LOUPE_STATIC_ASSERT(sizeof(struct loupe_event_header) == 32, "loupe_event_header layout");
 LOUPE_STATIC_ASSERT(sizeof(struct loupe_data_event) == 48, "loupe_data_event layout");
-LOUPE_STATIC_ASSERT(sizeof(struct loupe_open_event) == 80, "loupe_open_event layout");
+LOUPE_STATIC_ASSERT(sizeof(struct loupe_open_event) == 96, "loupe_open_event layout");
 LOUPE_STATIC_ASSERT(sizeof(struct loupe_close_event) == 48, "loupe_close_event layout");
 
 #endif

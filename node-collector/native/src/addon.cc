@@ -170,6 +170,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   add("open.netns", offsetof(loupe_open_event, netns));
   add("open.local_addr", offsetof(loupe_open_event, local_addr));
   add("open.remote_addr", offsetof(loupe_open_event, remote_addr));
+  add("open.comm", offsetof(loupe_open_event, comm));
   add("close.size", sizeof(loupe_close_event));
   add("close.bytes_sent", offsetof(loupe_close_event, bytes_sent));
   add("close.bytes_recv", offsetof(loupe_close_event, bytes_recv));

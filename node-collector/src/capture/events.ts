@@ -30,6 +30,8 @@ export interface ConnOpenEvent extends ConnIdentity {
   readonly netns: number;
   /** True when the kernel first saw this connection mid-life (opened before capture started). */
   readonly preexisting: boolean;
+  /** The process's name (comm) as the kernel saw it then: short-lived clients are gone before /proc is read. */
+  readonly comm: string;
 }
 
 export interface DataEvent extends ConnIdentity {

@@ -1,0 +1,58 @@
+/** Typed access to the capture addon (native/src/addon.cc). */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export interface TracerOptions {
+  selfTgid: number;
+  /** Network namespace inode to scope capture to; 0 captures every namespace. */
+  targetNetns: number;
+  /** Bytes of payload copied per syscall (or per iovec segment), at most the kernel side's ceiling. */
+  captureBytes: number;
+  /** Ring buffer size: a power of two, a multiple of the page size. */
+  ringBytes: number;
+  maxConns: number;
+  /** Bytes pending in the ring buffer before the kernel wakes the reader. */
+  wakeupBytes: number;
+  pollMs: number;
+  /** Batches that may wait for the JavaScript thread before further ones are dropped (and counted). */
+  queueBatches: number;
+}
+
+export interface NativeCounters {
+  kernelDrops: number[];
+  records: number;
+  bytes: number;
+  batches: number;
+  batchesDropped: number;
+  recordsDropped: number;
+}
+
+export interface ProgramStats {
+  name: string;
+  runTimeNs: number;
+  runCount: number;
+}
+
+export interface NativeTracer {
+  start(onBatch: (batch: Buffer) => void): void;
+  close(): void;
+  counters(): NativeCounters;
+  programs(): ProgramStats[];
+}
+
+export interface CaptureAddon {
+  Tracer: new (options: TracerOptions) => NativeTracer;
+  layout(): Record<string, number>;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** dist/src/capture → native/build/Release */
+export const addonPath = path.resolve(here, '../../../native/build/Release/loupe_capture.node');
+
+let loaded: CaptureAddon | undefined;
+
+export function loadCaptureAddon(): CaptureAddon {
+  loaded ??= createRequire(import.meta.url)(addonPath) as CaptureAddon;
+  return loaded;
+}

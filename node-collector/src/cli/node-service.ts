@@ -1,0 +1,135 @@
+/**
+ * What `loupe up` and `loupe collector` share: parse the collector's flags, start capture and the store, serve the
+ * node's query API, and shut everything down cleanly on SIGINT/SIGTERM.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { buildApi, listenApi } from '@loupe/query-engine/dist/src/api.js';
+import { QueryRunner } from '@loupe/query-engine/dist/src/query-runner.js';
+import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../collector.js';
+import { MissingFeatureError } from '../capture/preflight.js';
+import { parseBytes, parseDurationMs, parsePort, UsageError } from './units.js';
+
+export interface ServiceSpec {
+  command: string;
+  summary: string;
+  defaultPort: number;
+}
+
+function helpText(spec: ServiceSpec): string {
+  return `usage: loupe ${spec.command} [options]
+
+${spec.summary}
+
+options:
+  --port N              API port (default ${spec.defaultPort})
+  --host ADDR           address to bind (default 127.0.0.1; any other needs --token or LOUPE_TOKEN)
+  --token TOKEN         bearer token required by the API (default: $LOUPE_TOKEN)
+  --data-dir DIR        where the node's DuckDB file lives (default /var/lib/loupe)
+  --name NAME           node name stored in every row (default: the host name)
+  --netns PATH          capture only sockets of this network namespace (e.g. /run/netns/NAME)
+  --capture-bytes N     payload bytes copied per syscall, at most 16384 (default 16384)
+  --body-bytes N        bytes of each HTTP body stored (default ${COLLECTOR_DEFAULTS.bodyBytes})
+  --retention-age D     delete rows older than this (default 24h)
+  --retention-size S    keep the store under this size (default 1GiB)
+  -h, --help            this text`;
+}
+
+export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        token: { type: 'string' },
+        'data-dir': { type: 'string' },
+        name: { type: 'string' },
+        netns: { type: 'string' },
+        'capture-bytes': { type: 'string' },
+        'body-bytes': { type: 'string' },
+        'retention-age': { type: 'string' },
+        'retention-size': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    console.error(`loupe ${spec.command}: ${(err as Error).message}\n\n${helpText(spec)}`);
+    return 2;
+  }
+  if (parsed.help) {
+    console.log(helpText(spec));
+    return 0;
+  }
+
+  let options: CollectorOptions;
+  let port: number;
+  try {
+    port = parsed.port !== undefined ? parsePort(parsed.port, '--port') : spec.defaultPort;
+    options = {
+      node: parsed.name ?? os.hostname(),
+      dataDir: parsed['data-dir'] ?? '/var/lib/loupe',
+      retentionMaxAgeMs: parseDurationMs(parsed['retention-age'] ?? '24h', '--retention-age'),
+      retentionMaxBytes: parseBytes(parsed['retention-size'] ?? '1GiB', '--retention-size'),
+    };
+    if (parsed.netns !== undefined) options.netnsPath = parsed.netns;
+    if (parsed['capture-bytes'] !== undefined) {
+      options.captureBytes = parseBytes(parsed['capture-bytes'], '--capture-bytes');
+      if (options.captureBytes > 16384) throw new UsageError('--capture-bytes: at most 16384');
+    }
+    if (parsed['body-bytes'] !== undefined)
+      options.bodyBytes = parseBytes(parsed['body-bytes'], '--body-bytes');
+  } catch (err) {
+    console.error(`loupe ${spec.command}: ${(err as Error).message}`);
+    return 2;
+  }
+
+  let collector: Collector;
+  try {
+    collector = await Collector.start(options);
+  } catch (err) {
+    if (err instanceof MissingFeatureError) {
+      console.error(`loupe ${spec.command}: cannot capture: ${err.message} (missing: ${err.feature})`);
+      return 2;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && options.netnsPath !== undefined) {
+      console.error(`loupe ${spec.command}: --netns: no such namespace file ${options.netnsPath}`);
+      return 2;
+    }
+    console.error(`loupe ${spec.command}: cannot start the collector: ${(err as Error).message}`);
+    return 1;
+  }
+
+  const host = parsed.host ?? '127.0.0.1';
+  const token = parsed.token ?? process.env['LOUPE_TOKEN'];
+  let url: string;
+  let app;
+  try {
+    const queries = await QueryRunner.create(collector.store);
+    app = buildApi({
+      nodeName: options.node,
+      queries,
+      status: () => collector.status(),
+      host,
+      ...(token ? { token } : {}),
+    });
+    url = await listenApi(app, port);
+  } catch (err) {
+    await collector.close();
+    console.error(`loupe ${spec.command}: cannot serve the API: ${(err as Error).message}`);
+    return (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 2 : 1;
+  }
+  console.log(
+    `loupe ${spec.command} ready: node '${options.node}' capturing, store ${collector.store.path}, API ${url}`,
+  );
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await app.close();
+  await collector.close();
+  return 0;
+}

@@ -1,0 +1,199 @@
+/**
+ * One node's collector: kernel capture → connection tracker → DuckDB store, plus the timers that keep it healthy
+ * (idle expiry, stats samples, retention). The query API is wired around it by the CLI commands.
+ */
+import fs from 'node:fs';
+import type { CaptureEvent } from './capture/events.js';
+import { SocketCapture, type CaptureOptions } from './capture/socket-capture.js';
+import { ConnectionTracker } from './conn/connection-tracker.js';
+import { ProcessNames } from './metadata/process-names.js';
+import { EventStore, measureClockOffsetNs } from './store/event-store.js';
+import type { HttpRecord, ConnStatsRecord } from './store/records.js';
+import { RetentionPolicy } from './store/retention-policy.js';
+
+export interface CollectorOptions {
+  node: string;
+  dataDir: string;
+  /** A network namespace file (e.g. /run/netns/NAME): capture only sockets of that namespace. */
+  netnsPath?: string;
+  captureBytes?: number;
+  /** Bytes of each HTTP body kept in the store (the true size is always kept). */
+  bodyBytes?: number;
+  retentionMaxAgeMs?: number;
+  retentionMaxBytes?: number;
+  /** How often collector_stats gets a row and connection byte counts are sampled. */
+  statsIntervalMs?: number;
+}
+
+export const COLLECTOR_DEFAULTS = {
+  bodyBytes: 8192,
+  retentionMaxAgeMs: 24 * 3600_000,
+  retentionMaxBytes: 1024 * 1024 * 1024,
+  statsIntervalMs: 10_000,
+} as const;
+
+export interface CollectorStatus {
+  node: string;
+  eventsPerSecond: number;
+  events: number;
+  drops: number;
+  dropsByReason: Record<string, number>;
+  parseErrors: number;
+  storeRows: number;
+  storeRowsDropped: number;
+  storeBytes: number;
+  connections: number;
+}
+
+/** Monotonic nanoseconds on the clock the kernel stamps events with. */
+function monotonicNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+export class Collector {
+  private readonly names = new ProcessNames();
+  private readonly tracker: ConnectionTracker;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private http: HttpRecord[] = [];
+  private conns: ConnStatsRecord[] = [];
+  private lastSample = { atNs: monotonicNs(), events: 0, drops: 0, parseErrors: 0, bytes: 0 };
+  private eventsPerSecond = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly options: CollectorOptions,
+    readonly store: EventStore,
+    private readonly retention: RetentionPolicy,
+    private readonly capture: SocketCapture,
+  ) {
+    this.tracker = new ConnectionTracker({
+      processName: (tgid) => this.names.lookup(tgid),
+      onHttp: (record) => this.http.push(record),
+      onConnStats: (record) => this.conns.push(record),
+      http: { maxBodyBytes: options.bodyBytes ?? COLLECTOR_DEFAULTS.bodyBytes },
+    });
+  }
+
+  /** Opens the store, loads and attaches the kernel side, and starts capturing. */
+  static async start(options: CollectorOptions): Promise<Collector> {
+    const captureOptions: CaptureOptions = {};
+    if (options.captureBytes !== undefined) captureOptions.captureBytes = options.captureBytes;
+    if (options.netnsPath !== undefined) captureOptions.targetNetns = fs.statSync(options.netnsPath).ino;
+    const capture = new SocketCapture(captureOptions);
+    let store: EventStore | undefined;
+    try {
+      store = await EventStore.open({
+        dataDir: options.dataDir,
+        node: options.node,
+        clockOffsetNs: measureClockOffsetNs(),
+      });
+      const retention = new RetentionPolicy(store, {
+        maxAgeMs: options.retentionMaxAgeMs ?? COLLECTOR_DEFAULTS.retentionMaxAgeMs,
+        maxBytes: options.retentionMaxBytes ?? COLLECTOR_DEFAULTS.retentionMaxBytes,
+      });
+      const collector = new Collector(options, store, retention, capture);
+      collector.run();
+      return collector;
+    } catch (err) {
+      capture.close();
+      await store?.close();
+      throw err;
+    }
+  }
+
+  private run(): void {
+    this.capture.start(
+      (event) => this.onEvent(event),
+      () => this.drainRecords(),
+    );
+    this.retention.start();
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(1_000, () => this.tracker.expireIdle(monotonicNs()));
+    every(this.options.statsIntervalMs ?? COLLECTOR_DEFAULTS.statsIntervalMs, () => this.sample());
+  }
+
+  private onEvent(event: CaptureEvent): void {
+    if (event.kind === 'open') this.names.remember(event.tgid, event.comm);
+    this.tracker.handleEvent(event);
+  }
+
+  /** Records are handed to the store once per batch, not once per record. */
+  private drainRecords(): void {
+    if (this.http.length > 0) {
+      this.store.appendHttp(this.http);
+      this.http = [];
+    }
+    if (this.conns.length > 0) {
+      this.store.appendConnStats(this.conns);
+      this.conns = [];
+    }
+  }
+
+  private parseErrors(): number {
+    const c = this.tracker.counters;
+    return c.parseErrors + c.badEvents + c.internalErrors;
+  }
+
+  /** Writes a collector_stats row with what happened since the previous one. */
+  private sample(): void {
+    const nowNs = monotonicNs();
+    this.tracker.sampleConnStats(nowNs);
+    this.drainRecords();
+    const capture = this.capture.counters();
+    const now = {
+      atNs: nowNs,
+      events: this.tracker.counters.events,
+      drops: capture.dropsTotal,
+      parseErrors: this.parseErrors(),
+      bytes: this.tracker.counters.bytes,
+    };
+    const prev = this.lastSample;
+    this.eventsPerSecond = ((now.events - prev.events) * 1e9) / Math.max(1, now.atNs - prev.atNs);
+    const store = this.store.counters;
+    this.store.appendCollectorStats([
+      {
+        timeNs: nowNs,
+        events: now.events - prev.events,
+        bytes: now.bytes - prev.bytes,
+        drops: now.drops - prev.drops,
+        parseErrors: now.parseErrors - prev.parseErrors,
+        storeRows: store.rowsWritten,
+        storeBytes: store.storeBytes,
+      },
+    ]);
+    this.lastSample = now;
+  }
+
+  status(): CollectorStatus {
+    const capture = this.capture.counters();
+    const store = this.store.counters;
+    return {
+      node: this.options.node,
+      eventsPerSecond: this.eventsPerSecond,
+      events: this.tracker.counters.events,
+      drops: capture.dropsTotal,
+      dropsByReason: capture.drops,
+      parseErrors: this.parseErrors(),
+      storeRows: store.rowsWritten,
+      storeRowsDropped: store.rowsDropped,
+      storeBytes: store.storeBytes,
+      connections: this.tracker.connectionCount,
+    };
+  }
+
+  /** Detaches from the kernel, lets the parsers finish what they hold, and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.capture.close();
+    this.tracker.endAll(monotonicNs());
+    this.drainRecords();
+    await this.retention.stop();
+    await this.store.close();
+  }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `npm test`: installs, builds, lints, then runs every test (unit and eBPF end-to-end) and ends with
+# "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh || exit 1
+bash scripts/build.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+lint_failed=0
+echo "lint: eslint and prettier"
+npx eslint . || lint_failed=1
+npx prettier --check . >/dev/null || { npx prettier --check . | tail -20; lint_failed=1; }
+
+mkdir -p test-output
+tap=test-output/results.tap
+files=$(find node-collector/dist/test query-engine/dist/test -name '*.test.js' 2>/dev/null | sort)
+# One file at a time: the eBPF tests share one kernel and start real servers.
+node --test --test-concurrency=1 --test-timeout=300000 --test-force-exit \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" $files
+status=$?
+
+passed=$(grep -E '^# pass ' "$tap" | awk '{print $3}')
+failed=$(grep -E '^# fail ' "$tap" | awk '{print $3}')
+passed=${passed:-0}
+failed=${failed:-0}
+if [ "$lint_failed" -ne 0 ]; then
+  echo "lint failed"
+  failed=$((failed + 1))
+else
+  passed=$((passed + 1))
+fi
+echo "${passed} passed, ${failed} failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
