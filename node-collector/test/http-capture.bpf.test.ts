@@ -141,7 +141,15 @@ describe('HTTP/1.x capture with real servers and clients', { timeout: 180_000 },
 
   test('curl reuses one keep-alive connection for several requests', async () => {
     const base = `http://127.0.0.1:${appPort}`;
-    await run('curl', ['-s', '-o', '/dev/null', '-o', '/dev/null', `${base}/hello?k=1`, `${base}/status/404?k=2`]);
+    await run('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-o',
+      '/dev/null',
+      `${base}/hello?k=1`,
+      `${base}/status/404?k=2`,
+    ]);
     const rows = await loupe.waitForRows<HttpRow>(
       `SELECT ${COLUMNS} FROM http_events WHERE regexp_matches(req_path, '\\?k=[12]$') AND role = 'server' ORDER BY req_path`,
       (r) => r.length >= 2,
