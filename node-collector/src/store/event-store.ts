@@ -1,0 +1,429 @@
+/**
+ * The node's DuckDB store: one database file per node, appended to in batches.
+ *
+ * Records arrive on the hot path and only join a bounded in-memory queue; a timer (or a full batch) drains the
+ * queue through DuckDB appenders, one appender per table per flush. When the queue is full, rows are turned away
+ * and counted rather than buffered without bound: losing the newest rows under overload is visible in
+ * `rowsDropped`, running out of memory is not.
+ */
+
+import { mkdir } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { join } from 'node:path';
+import {
+  DuckDBAppender,
+  DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTimestampNanosecondsValue,
+} from '@duckdb/node-api';
+import type { CollectorStatsRecord, ConnStatsRecord, Endpoint, HttpRecord } from './records.js';
+import {
+  CREATE_TABLE_STATEMENTS,
+  STORE_TABLES,
+  TABLE_NAMES,
+  type ColumnName,
+  type TableName,
+} from './schema.js';
+
+export interface EventStoreOptions {
+  /** Directory holding the database file; created if missing. */
+  dataDir: string;
+  /** Node name: stored in every row's `node` column and used for the file name. */
+  node: string;
+  /** Wall-clock ns minus CLOCK_MONOTONIC ns, see `measureClockOffsetNs`. */
+  clockOffsetNs: bigint;
+  /** Most rows waiting for a flush, all tables together; more are dropped and counted. */
+  maxPendingRows?: number;
+  /** Flush as soon as this many rows are pending, without waiting for the timer. */
+  flushRows?: number;
+  flushIntervalMs?: number;
+  /** Told about failed flushes (the rows are also counted as dropped); defaults to console.error. */
+  onError?: (error: Error) => void;
+}
+
+export interface EventStoreCounters {
+  rowsWritten: number;
+  /** Rows turned away (queue full, store closed, no valid time) or lost in a failed flush. */
+  rowsDropped: number;
+  writeErrors: number;
+  pendingRows: number;
+  /** Database file plus write-ahead log, as they are on disk now. */
+  storeBytes: number;
+}
+
+/** Tables the collector appends to; pgsql_events and mysql_events wait for their record types. */
+type AppendedTable = Extract<TableName, 'http_events' | 'conn_stats' | 'collector_stats'>;
+
+interface RecordOf {
+  http_events: HttpRecord;
+  conn_stats: ConnStatsRecord;
+  collector_stats: CollectorStatsRecord;
+}
+
+type PendingRows = { [T in AppendedTable]: RecordOf[T][] };
+
+interface RowContext {
+  node: string;
+  clockOffsetNs: bigint;
+}
+
+type ColumnWriter<R> = (appender: DuckDBAppender, record: R, context: RowContext) => void;
+type TableWriters<T extends AppendedTable> = Record<ColumnName<T>, ColumnWriter<RecordOf[T]>>;
+
+const DEFAULT_MAX_PENDING_ROWS = 100_000;
+const DEFAULT_FLUSH_ROWS = 10_000;
+const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
+const APPEND_SLICE_ROWS = 2_000;
+const INT32_MAX = 2 ** 31 - 1;
+const INT32_MIN = -(2 ** 31);
+
+/** Wall-clock ns minus CLOCK_MONOTONIC ns, right now. `process.hrtime` reads CLOCK_MONOTONIC on Linux, the
+ * clock `bpf_ktime_get_ns` uses, so kernel timestamps plus this offset are wall-clock (to Date.now()'s 1 ms). */
+export function measureClockOffsetNs(): bigint {
+  const monotonicNs = process.hrtime.bigint();
+  const wallNs = BigInt(Date.now()) * 1_000_000n;
+  return wallNs - monotonicNs;
+}
+
+/** Exact as long as `monotonicNs` is an integer below 2^53 (see capture/events.ts). */
+export function monotonicToWallClockNs(monotonicNs: number, clockOffsetNs: bigint): bigint {
+  return BigInt(Math.trunc(monotonicNs)) + clockOffsetNs;
+}
+
+/** Node names become file names: keep them to characters that are safe in any directory. */
+export function storeFileName(node: string): string {
+  return `${node.replace(/[^A-Za-z0-9._-]/g, '_')}.duckdb`;
+}
+
+// The appender throws on values its column type cannot hold; a malformed field becomes NULL instead of losing
+// the whole batch.
+function appendInt32(appender: DuckDBAppender, value: number): void {
+  if (Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX) appender.appendInteger(value);
+  else appender.appendNull();
+}
+
+function appendInt64(appender: DuckDBAppender, value: number): void {
+  if (Number.isFinite(value)) appender.appendBigInt(BigInt(Math.trunc(value)));
+  else appender.appendNull();
+}
+
+function appendText(appender: DuckDBAppender, value: string): void {
+  if (typeof value === 'string') appender.appendVarchar(value);
+  else appender.appendNull();
+}
+
+function appendBoolean(appender: DuckDBAppender, value: boolean): void {
+  if (typeof value === 'boolean') appender.appendBoolean(value);
+  else appender.appendNull();
+}
+
+function appendJson(appender: DuckDBAppender, value: Record<string, string>): void {
+  appender.appendVarchar(JSON.stringify(value ?? {}));
+}
+
+const timeAndNodeWriters = {
+  time: (appender: DuckDBAppender, record: { timeNs: number }, context: RowContext) =>
+    appender.appendTimestampNanoseconds(
+      new DuckDBTimestampNanosecondsValue(monotonicToWallClockNs(record.timeNs, context.clockOffsetNs)),
+    ),
+  node: (appender: DuckDBAppender, _record: unknown, context: RowContext) =>
+    appender.appendVarchar(context.node),
+};
+
+type EndpointColumn =
+  'pid' | 'process' | 'local_addr' | 'local_port' | 'remote_addr' | 'remote_port' | 'role';
+
+const endpointWriters: Record<EndpointColumn, ColumnWriter<Endpoint>> = {
+  pid: (a, r) => appendInt32(a, r.pid),
+  process: (a, r) => appendText(a, r.process),
+  local_addr: (a, r) => appendText(a, r.localAddr),
+  local_port: (a, r) => appendInt32(a, r.localPort),
+  remote_addr: (a, r) => appendText(a, r.remoteAddr),
+  remote_port: (a, r) => appendInt32(a, r.remotePort),
+  role: (a, r) => appendText(a, r.role),
+};
+
+const WRITERS: { [T in AppendedTable]: TableWriters<T> } = {
+  http_events: {
+    ...timeAndNodeWriters,
+    ...endpointWriters,
+    version: (a, r) => appendText(a, r.version),
+    req_method: (a, r) => appendText(a, r.reqMethod),
+    req_path: (a, r) => appendText(a, r.reqPath),
+    req_headers: (a, r) => appendJson(a, r.reqHeaders),
+    req_body: (a, r) => appendText(a, r.reqBody),
+    req_body_size: (a, r) => appendInt64(a, r.reqBodySize),
+    resp_status: (a, r) => appendInt32(a, r.respStatus),
+    resp_message: (a, r) => appendText(a, r.respMessage),
+    resp_headers: (a, r) => appendJson(a, r.respHeaders),
+    resp_body: (a, r) => appendText(a, r.respBody),
+    resp_body_size: (a, r) => appendInt64(a, r.respBodySize),
+    latency_ns: (a, r) => appendInt64(a, r.latencyNs),
+    encrypted: (a, r) => appendBoolean(a, r.encrypted),
+  },
+  conn_stats: {
+    ...timeAndNodeWriters,
+    ...endpointWriters,
+    protocol: (a, r) => appendText(a, r.protocol),
+    conn_open: (a, r) => appendBoolean(a, r.connOpen),
+    conn_close: (a, r) => appendBoolean(a, r.connClose),
+    bytes_sent: (a, r) => appendInt64(a, r.bytesSent),
+    bytes_recv: (a, r) => appendInt64(a, r.bytesRecv),
+  },
+  collector_stats: {
+    ...timeAndNodeWriters,
+    events: (a, r) => appendInt64(a, r.events),
+    bytes: (a, r) => appendInt64(a, r.bytes),
+    drops: (a, r) => appendInt64(a, r.drops),
+    parse_errors: (a, r) => appendInt64(a, r.parseErrors),
+    store_rows: (a, r) => appendInt64(a, r.storeRows),
+    store_bytes: (a, r) => appendInt64(a, r.storeBytes),
+  },
+};
+
+/** The writers in the table's column order, which is the order an appender expects values in. */
+function writersInColumnOrder<T extends AppendedTable>(table: T): ColumnWriter<RecordOf[T]>[] {
+  const writers: Record<string, ColumnWriter<RecordOf[T]>> = WRITERS[table];
+  return STORE_TABLES[table].map((column) => writers[column.name] as ColumnWriter<RecordOf[T]>);
+}
+
+const ORDERED_WRITERS: { [T in AppendedTable]: ColumnWriter<RecordOf[T]>[] } = {
+  http_events: writersInColumnOrder('http_events'),
+  conn_stats: writersInColumnOrder('conn_stats'),
+  collector_stats: writersInColumnOrder('collector_stats'),
+};
+
+const APPENDED_TABLES = Object.keys(ORDERED_WRITERS) as AppendedTable[];
+
+function emptyPendingRows(): PendingRows {
+  return { http_events: [], conn_stats: [], collector_stats: [] };
+}
+
+/** `time` is NOT NULL and drives retention: a record without a usable time cannot be stored. */
+function hasUsableTime(record: { timeNs: number }): boolean {
+  return Number.isFinite(record.timeNs) && record.timeNs >= 0;
+}
+
+/** A file written by another version of the collector must not be appended to column-shifted. */
+async function assertColumnsMatch(connection: DuckDBConnection, path: string): Promise<void> {
+  const reader = await connection.runAndReadAll(
+    `SELECT table_name, list(column_name ORDER BY ordinal_position) AS columns
+       FROM information_schema.columns
+      WHERE table_schema = 'main' AND table_catalog = current_database()
+      GROUP BY table_name`,
+  );
+  const actual = new Map(
+    reader.getRowObjectsJS().map((row) => [String(row.table_name), (row.columns as string[]).join(',')]),
+  );
+  for (const table of TABLE_NAMES) {
+    const expected = STORE_TABLES[table].map((column) => column.name).join(',');
+    if (actual.get(table) !== expected) {
+      throw new Error(
+        `store ${path}: table ${table} has columns (${actual.get(table) ?? 'none'}), expected (${expected}); ` +
+          'move the file aside or point --data-dir elsewhere',
+      );
+    }
+  }
+}
+
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+export class EventStore {
+  readonly path: string;
+  readonly node: string;
+
+  private readonly instance: DuckDBInstance;
+  private readonly writer: DuckDBConnection;
+  private readonly context: RowContext;
+  private readonly maxPendingRows: number;
+  private readonly flushRows: number;
+  private readonly onError: (error: Error) => void;
+  private readonly flushTimer: NodeJS.Timeout;
+
+  private pending = emptyPendingRows();
+  private pendingCount = 0;
+  private rowsWritten = 0;
+  private rowsDropped = 0;
+  private writeErrors = 0;
+  private closed = false;
+  /** At most one flush runs and at most one waits behind it; later callers share the waiting one. */
+  private flushRunning: Promise<void> = Promise.resolve();
+  private flushWaiting: Promise<void> | null = null;
+
+  private constructor(
+    instance: DuckDBInstance,
+    writer: DuckDBConnection,
+    path: string,
+    options: EventStoreOptions,
+  ) {
+    this.instance = instance;
+    this.writer = writer;
+    this.path = path;
+    this.node = options.node;
+    this.context = { node: options.node, clockOffsetNs: options.clockOffsetNs };
+    this.maxPendingRows = options.maxPendingRows ?? DEFAULT_MAX_PENDING_ROWS;
+    this.flushRows = Math.min(options.flushRows ?? DEFAULT_FLUSH_ROWS, this.maxPendingRows);
+    this.onError = options.onError ?? ((error) => console.error(`event store ${path}: ${error.message}`));
+    this.flushTimer = setInterval(
+      () => void this.flush(),
+      options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
+    );
+    // The store must not keep a process alive that is otherwise done; close() flushes what is left.
+    this.flushTimer.unref();
+  }
+
+  /** Opens the node's database file (creating it and its tables if missing). */
+  static async open(options: EventStoreOptions): Promise<EventStore> {
+    await mkdir(options.dataDir, { recursive: true });
+    const path = join(options.dataDir, storeFileName(options.node));
+    const instance = await DuckDBInstance.create(path);
+    try {
+      const writer = await instance.connect();
+      for (const statement of CREATE_TABLE_STATEMENTS) await writer.run(statement);
+      await assertColumnsMatch(writer, path);
+      return new EventStore(instance, writer, path, options);
+    } catch (error) {
+      instance.closeSync();
+      throw error;
+    }
+  }
+
+  /** Queues rows for the next flush; returns how many were accepted (the rest are counted as dropped). */
+  appendHttp(records: readonly HttpRecord[]): number {
+    return this.enqueue('http_events', records);
+  }
+
+  appendConnStats(records: readonly ConnStatsRecord[]): number {
+    return this.enqueue('conn_stats', records);
+  }
+
+  appendCollectorStats(records: readonly CollectorStatsRecord[]): number {
+    return this.enqueue('collector_stats', records);
+  }
+
+  /** Writes every row queued before this call. Never rejects: failures are counted and reported to onError. */
+  flush(): Promise<void> {
+    if (this.flushWaiting) return this.flushWaiting;
+    const next = this.flushRunning.then(() => {
+      this.flushWaiting = null;
+      return this.writePending();
+    });
+    this.flushWaiting = next;
+    this.flushRunning = next;
+    return next;
+  }
+
+  /** A separate connection for readers (queries, retention), so they never wait behind the writer's appenders. */
+  async connect(): Promise<DuckDBConnection> {
+    if (this.closed) throw new Error(`event store ${this.path} is closed`);
+    return this.instance.connect();
+  }
+
+  /** Database file plus write-ahead log on disk: what the size budget is about. */
+  diskBytes(): number {
+    return fileBytes(this.path) + fileBytes(`${this.path}.wal`);
+  }
+
+  /** Rows stored in all tables (not counting pending ones). */
+  async storedRowCount(): Promise<number> {
+    const connection = await this.connect();
+    try {
+      const counts = TABLE_NAMES.map((table) => `(SELECT count(*) FROM ${table})`).join(' + ');
+      const reader = await connection.runAndReadAll(`SELECT ${counts} AS n`);
+      return Number(reader.getRowsJS()[0]?.[0] ?? 0);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  get counters(): EventStoreCounters {
+    return {
+      rowsWritten: this.rowsWritten,
+      rowsDropped: this.rowsDropped,
+      writeErrors: this.writeErrors,
+      pendingRows: this.pendingCount,
+      storeBytes: this.diskBytes(),
+    };
+  }
+
+  /** Flushes what is queued, folds the WAL into the file and releases it; later appends are dropped. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.flushTimer);
+    await this.flush();
+    try {
+      // Shutdown only checkpoints when no other connection is open; readers may still hold one.
+      await this.writer.run('CHECKPOINT');
+    } finally {
+      this.writer.closeSync();
+      this.instance.closeSync();
+    }
+  }
+
+  private enqueue<T extends AppendedTable>(table: T, records: readonly RecordOf[T][]): number {
+    let accepted = 0;
+    if (!this.closed) {
+      const queue = this.pending[table] as RecordOf[T][];
+      const room = this.maxPendingRows - this.pendingCount;
+      for (const record of records) {
+        if (accepted === room) break;
+        if (!hasUsableTime(record)) continue;
+        queue.push(record);
+        accepted += 1;
+      }
+      this.pendingCount += accepted;
+    }
+    this.rowsDropped += records.length - accepted;
+    if (this.pendingCount >= this.flushRows) void this.flush();
+    return accepted;
+  }
+
+  private async writePending(): Promise<void> {
+    const batch = this.pending;
+    this.pending = emptyPendingRows();
+    this.pendingCount = 0;
+    for (const table of APPENDED_TABLES) {
+      const rows = batch[table];
+      if (rows.length === 0) continue;
+      try {
+        await this.appendBatch(table, rows);
+        this.rowsWritten += rows.length;
+      } catch (error) {
+        this.rowsDropped += rows.length;
+        this.writeErrors += 1;
+        this.onError(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  }
+
+  private async appendBatch<T extends AppendedTable>(table: T, rows: readonly RecordOf[T][]): Promise<void> {
+    const writers = ORDERED_WRITERS[table] as ColumnWriter<RecordOf[T]>[];
+    const appender = await this.writer.createAppender(table);
+    try {
+      for (let start = 0; start < rows.length; start += APPEND_SLICE_ROWS) {
+        // Appending costs about 10 µs per HTTP row and is synchronous: give the event loop (and the capture
+        // callbacks waiting on it) a turn between slices instead of stalling it for a whole batch.
+        if (start > 0) await yieldToEventLoop();
+        for (const row of rows.slice(start, start + APPEND_SLICE_ROWS)) {
+          for (const write of writers) write(appender, row, this.context);
+          appender.endRow();
+        }
+      }
+      appender.flushSync();
+    } catch (error) {
+      // Drop the half-written batch so that closing the appender does not try to flush it a second time.
+      appender.clear();
+      throw error;
+    } finally {
+      appender.closeSync();
+    }
+  }
+}

@@ -1,0 +1,360 @@
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { QueryRunner } from '@loupe/query-engine/dist/src/query-runner.js';
+import {
+  EventStore,
+  monotonicToWallClockNs,
+  storeFileName,
+  type EventStoreOptions,
+} from '../src/store/event-store.js';
+import { RetentionPolicy } from '../src/store/retention-policy.js';
+import type { CollectorStatsRecord, ConnStatsRecord, HttpRecord } from '../src/store/records.js';
+
+/** 2024-05-01T00:00:00Z minus a made-up boot time: monotonic 0 is that instant minus 1000 s. */
+const BOOT_WALL_NS = 1_714_521_600_000_000_000n - 1_000_000_000_000n;
+const SECOND_NS = 1_000_000_000;
+
+function httpRecord(timeNs: number, overrides: Partial<HttpRecord> = {}): HttpRecord {
+  return {
+    timeNs,
+    pid: 4242,
+    process: 'node',
+    localAddr: '10.0.0.1',
+    localPort: 8080,
+    remoteAddr: '10.0.0.2',
+    remotePort: 51000,
+    role: 'server',
+    encrypted: false,
+    version: '1.1',
+    reqMethod: 'GET',
+    reqPath: '/items?id=1',
+    reqHeaders: { host: 'svc', 'user-agent': 'curl' },
+    reqBody: '',
+    reqBodySize: 0,
+    respStatus: 200,
+    respMessage: 'OK',
+    respHeaders: { 'content-type': 'application/json' },
+    respBody: '{"ok":true}',
+    respBodySize: 11,
+    latencyNs: 1_234_567,
+    ...overrides,
+  };
+}
+
+function connStats(timeNs: number): ConnStatsRecord {
+  return {
+    timeNs,
+    pid: 4242,
+    process: 'node',
+    localAddr: '10.0.0.1',
+    localPort: 8080,
+    remoteAddr: '10.0.0.2',
+    remotePort: 51000,
+    role: 'server',
+    encrypted: false,
+    protocol: 'http1',
+    connOpen: true,
+    connClose: false,
+    bytesSent: 5_000_000_000,
+    bytesRecv: 12,
+  };
+}
+
+function collectorStats(timeNs: number): CollectorStatsRecord {
+  return { timeNs, events: 10, bytes: 2048, drops: 1, parseErrors: 0, storeRows: 5, storeBytes: 4096 };
+}
+
+async function rowsOf(store: EventStore, sql: string): Promise<Record<string, unknown>[]> {
+  const connection = await store.connect();
+  try {
+    return (await connection.runAndReadAll(sql)).getRowObjectsJS();
+  } finally {
+    connection.closeSync();
+  }
+}
+
+async function count(store: EventStore, table: string): Promise<number> {
+  return Number((await rowsOf(store, `SELECT count(*) AS n FROM ${table}`))[0]?.n);
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('EventStore', () => {
+  let dataDir: string;
+  let options: EventStoreOptions;
+  const opened: EventStore[] = [];
+
+  async function open(extra: Partial<EventStoreOptions> = {}): Promise<EventStore> {
+    const store = await EventStore.open({ ...options, ...extra });
+    opened.push(store);
+    return store;
+  }
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'loupe-store-'));
+    options = { dataDir, node: 'node-a', clockOffsetNs: BOOT_WALL_NS, flushIntervalMs: 60_000 };
+  });
+
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('appends batches and stores every column with wall-clock ns time', async () => {
+    const store = await open();
+    const timeNs = 1_000 * SECOND_NS + 123_456_789;
+    assert.equal(store.appendHttp([httpRecord(timeNs)]), 1);
+    assert.equal(store.appendConnStats([connStats(timeNs)]), 1);
+    assert.equal(store.appendCollectorStats([collectorStats(timeNs)]), 1);
+    assert.equal(store.counters.pendingRows, 3);
+    await store.flush();
+    assert.equal(store.counters.rowsWritten, 3);
+    assert.equal(store.counters.pendingRows, 0);
+
+    const [http] = await rowsOf(
+      store,
+      `SELECT time::VARCHAR AS time, epoch_ns(time) AS ns, node, pid, role,
+              req_headers->>'host' AS host, json_type(resp_headers) AS headers_type, latency_ns, encrypted
+         FROM http_events`,
+    );
+    assert.deepEqual(http, {
+      time: '2024-05-01 00:00:00.123456789',
+      ns: monotonicToWallClockNs(timeNs, BOOT_WALL_NS),
+      node: 'node-a',
+      pid: 4242,
+      role: 'server',
+      host: 'svc',
+      headers_type: 'OBJECT',
+      latency_ns: 1_234_567n,
+      encrypted: false,
+    });
+    const [conn] = await rowsOf(store, 'SELECT protocol, conn_open, bytes_sent FROM conn_stats');
+    assert.deepEqual(conn, { protocol: 'http1', conn_open: true, bytes_sent: 5_000_000_000n });
+    const [stats] = await rowsOf(store, 'SELECT node, drops, store_bytes FROM collector_stats');
+    assert.deepEqual(stats, { node: 'node-a', drops: 1n, store_bytes: 4096n });
+    assert.equal(await store.storedRowCount(), 3);
+  });
+
+  it('creates the protocol tables that have no records yet', async () => {
+    const store = await open();
+    assert.equal(await count(store, 'pgsql_events'), 0);
+    assert.equal(await count(store, 'mysql_events'), 0);
+  });
+
+  it('reopens intact after a restart, in a file named after the node', async () => {
+    let store = await open();
+    store.appendHttp([httpRecord(SECOND_NS), httpRecord(2 * SECOND_NS)]);
+    await store.close();
+    opened.splice(0);
+    assert.equal(store.path, join(dataDir, storeFileName('node-a')));
+    assert.equal(store.appendHttp([httpRecord(3 * SECOND_NS)]), 0, 'a closed store takes nothing');
+
+    store = await open();
+    assert.equal(await count(store, 'http_events'), 2);
+    store.appendHttp([httpRecord(3 * SECOND_NS)]);
+    await store.flush();
+    assert.equal(await count(store, 'http_events'), 3);
+    assert.ok(store.counters.storeBytes > 0);
+  });
+
+  it('refuses to append to a file whose tables have other columns', async () => {
+    const path = join(dataDir, storeFileName('node-a'));
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    await connection.run('CREATE TABLE http_events (time TIMESTAMP_NS, something_else VARCHAR)');
+    connection.closeSync();
+    instance.closeSync();
+    await assert.rejects(EventStore.open(options), /http_events has columns \(time,something_else\)/);
+  });
+
+  it('bounds the pending queue and counts every row it turns away', async () => {
+    const store = await open({ maxPendingRows: 5 });
+    const accepted = store.appendHttp(Array.from({ length: 8 }, (_, i) => httpRecord((i + 1) * SECOND_NS)));
+    assert.equal(accepted, 5);
+    assert.equal(store.appendConnStats([connStats(SECOND_NS)]), 0);
+    assert.equal(store.counters.rowsDropped, 4);
+    assert.equal(store.counters.pendingRows, 5);
+    await store.flush();
+    assert.equal(store.appendHttp([httpRecord(Number.NaN), httpRecord(-1), httpRecord(SECOND_NS)]), 1);
+    assert.equal(store.counters.rowsDropped, 6);
+    await store.flush();
+    assert.equal(await count(store, 'http_events'), 6);
+  });
+
+  it('flushes on its own when a batch is full or the timer fires', async () => {
+    const bySize = await open({ flushRows: 10 });
+    bySize.appendHttp(Array.from({ length: 10 }, (_, i) => httpRecord((i + 1) * SECOND_NS)));
+    await until(() => bySize.counters.rowsWritten === 10);
+
+    const byTimer = await open({ node: 'node-b', flushIntervalMs: 20 });
+    byTimer.appendHttp([httpRecord(SECOND_NS)]);
+    await until(() => byTimer.counters.rowsWritten === 1);
+  });
+
+  it('stores a malformed field as NULL instead of losing the batch', async () => {
+    const store = await open();
+    store.appendHttp([
+      httpRecord(SECOND_NS, { respStatus: Number.NaN, latencyNs: Number.POSITIVE_INFINITY, localPort: 1e12 }),
+      httpRecord(2 * SECOND_NS),
+    ]);
+    await store.flush();
+    assert.equal(store.counters.writeErrors, 0);
+    const rows = await rowsOf(
+      store,
+      'SELECT resp_status, latency_ns, local_port FROM http_events ORDER BY time',
+    );
+    assert.deepEqual(rows, [
+      { resp_status: null, latency_ns: null, local_port: null },
+      { resp_status: 200, latency_ns: 1_234_567n, local_port: 8080 },
+    ]);
+  });
+
+  it('keeps appending after the query engine seals the instance', async () => {
+    const store = await open();
+    const runner = await QueryRunner.create(store, { memoryLimit: '512MB' });
+    store.appendHttp([httpRecord(SECOND_NS), httpRecord(2 * SECOND_NS)]);
+    await store.flush();
+    assert.equal(store.counters.writeErrors, 0);
+    const retention = new RetentionPolicy(store, {
+      maxAgeMs: 1,
+      maxBytes: 1e12,
+      nowNs: () => BOOT_WALL_NS + 10n ** 18n,
+    });
+    assert.equal((await retention.enforce()).rowsDeletedByAge, 2, 'DELETE and CHECKPOINT still work');
+    store.appendHttp([httpRecord(3 * SECOND_NS)]);
+    await store.flush();
+    const result = await runner.run('SELECT count(*) AS n FROM http_events');
+    assert.deepEqual(result.rows, [{ n: 1 }]);
+    await assert.rejects(runner.run("SELECT * FROM read_csv('/etc/passwd')"), {
+      code: 'SQL_FORBIDDEN_FUNCTION',
+    });
+  });
+});
+
+describe('RetentionPolicy', () => {
+  let dataDir: string;
+  let store: EventStore;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'loupe-retention-'));
+    store = await EventStore.open({
+      dataDir,
+      node: 'node-a',
+      clockOffsetNs: BOOT_WALL_NS,
+      flushIntervalMs: 60_000,
+      maxPendingRows: 1_000_000,
+    });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('deletes rows older than maxAge from every table', async () => {
+    // Rows at monotonic 1..10 s; "now" is monotonic 10 s; keep 4.5 s, so 1..5 go and 6..10 stay.
+    const times = Array.from({ length: 10 }, (_, i) => (i + 1) * SECOND_NS);
+    store.appendHttp(times.map((t) => httpRecord(t)));
+    store.appendConnStats(times.map(connStats));
+    store.appendCollectorStats(times.map(collectorStats));
+    await store.flush();
+    const nowNs = () => monotonicToWallClockNs(10 * SECOND_NS, BOOT_WALL_NS);
+    const retention = new RetentionPolicy(store, { maxAgeMs: 4_500, maxBytes: 1e12, nowNs });
+
+    const report = await retention.enforce();
+    assert.equal(report.rowsDeletedByAge, 15);
+    assert.equal(report.rowsDeletedBySize, 0);
+    for (const table of ['http_events', 'conn_stats', 'collector_stats']) {
+      const [oldest] = await rowsOf(
+        store,
+        `SELECT count(*) AS n, min(epoch_ns(time)) AS oldest FROM ${table}`,
+      );
+      assert.equal(oldest?.n, 5n, table);
+      assert.equal(oldest?.oldest, monotonicToWallClockNs(6 * SECOND_NS, BOOT_WALL_NS), table);
+    }
+    assert.equal((await retention.enforce()).rowsDeletedByAge, 0);
+    assert.deepEqual(retention.counters, {
+      passes: 2,
+      failedPasses: 0,
+      rowsDeletedByAge: 15,
+      rowsDeletedBySize: 0,
+    });
+  });
+
+  it('runs by itself on a timer', async () => {
+    store.appendHttp([httpRecord(SECOND_NS), httpRecord(100 * SECOND_NS)]);
+    await store.flush();
+    const nowNs = () => monotonicToWallClockNs(100 * SECOND_NS, BOOT_WALL_NS);
+    const retention = new RetentionPolicy(store, { maxAgeMs: 10_000, maxBytes: 1e12, intervalMs: 20, nowNs });
+    retention.start();
+    try {
+      await until(() => retention.counters.rowsDeletedByAge === 1);
+      assert.equal(await count(store, 'http_events'), 1);
+    } finally {
+      await retention.stop();
+    }
+  });
+
+  /**
+   * Appends `rounds` batches of incompressible HTTP rows (about 1.7 MB each), running `afterEachRound` after
+   * every flush; returns the bytes on disk before and after each of those calls.
+   */
+  async function fill(rounds: number, afterEachRound: () => Promise<void>) {
+    const before: number[] = [];
+    const after: number[] = [];
+    let timeNs = SECOND_NS;
+    for (let round = 0; round < rounds; round += 1) {
+      const batch = Array.from({ length: 3_000 }, () => {
+        timeNs += 1_000_000;
+        return httpRecord(timeNs, { respBody: randomBytes(300).toString('base64'), respBodySize: 400 });
+      });
+      assert.equal(store.appendHttp(batch), batch.length);
+      store.appendConnStats([connStats(timeNs)]);
+      await store.flush();
+      before.push(store.diskBytes());
+      await afterEachRound();
+      after.push(store.diskBytes());
+    }
+    return { before, after };
+  }
+
+  const MAX_BYTES = 12 * 1024 * 1024;
+  const ROUNDS = 24;
+
+  it('without a policy, the workload below outgrows the budget (control)', async () => {
+    const { after } = await fill(ROUNDS, async () => undefined);
+    assert.ok(Math.max(...after) > 2 * MAX_BYTES, `grew to ${Math.max(...after)} only`);
+  });
+
+  it('keeps the file under its size budget, deleting the oldest rows first', async () => {
+    const retention = new RetentionPolicy(store, { maxAgeMs: 1e12, maxBytes: MAX_BYTES });
+    const { before, after } = await fill(ROUNDS, async () => {
+      await retention.enforce();
+    });
+    const sizes = `before passes: ${before.join(' ')}; after: ${after.join(' ')}`;
+    assert.ok(retention.counters.rowsDeletedBySize > 0, 'the budget was reached');
+    // Never over budget, not even between passes (this workload adds 14% of the budget per pass).
+    assert.ok(Math.max(...before, ...after) <= MAX_BYTES, sizes);
+    // Not growing: the second half never goes beyond the largest size of the first half (plus one block).
+    const half = Math.floor(ROUNDS / 2);
+    assert.ok(Math.max(...after.slice(half)) <= Math.max(...after.slice(0, half)) + 262_144, sizes);
+    // What is left is the newest data, and there is some.
+    const [kept] = await rowsOf(
+      store,
+      'SELECT count(*) AS n, max(epoch_ns(time)) AS newest FROM http_events',
+    );
+    assert.ok(Number(kept?.n) > 3_000, `kept ${kept?.n} rows`);
+    assert.equal(kept?.newest, monotonicToWallClockNs(SECOND_NS + ROUNDS * 3_000 * 1_000_000, BOOT_WALL_NS));
+  });
+});
