@@ -1,5 +1,5 @@
 /* In-kernel protocol inference from the first bytes of a chunk. Plain C with no BPF helpers, so the same code is
- * compiled into a user-space test (see node-collector/native/infer_test.c). */
+ * compiled into a user-space test (bpf/test/protocol_infer_test.c). */
 #ifndef LOUPE_PROTOCOL_INFER_H
 #define LOUPE_PROTOCOL_INFER_H
 
