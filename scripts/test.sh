@@ -13,23 +13,25 @@ npx eslint . || lint_failed=1
 npx prettier --check . >/dev/null || { npx prettier --check . | tail -20; lint_failed=1; }
 
 mkdir -p test-output
-tap=test-output/results.tap
+log=test-output/results.log
 files=$(find node-collector/dist/test query-engine/dist/test -name '*.test.js' 2>/dev/null | sort)
 # One file at a time: the eBPF tests share one kernel and start real servers.
-node --test --test-concurrency=1 --test-timeout=300000 --test-force-exit \
-  --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$tap" $files
-status=$?
+node --test --test-concurrency=1 --test-timeout=300000 --test-force-exit --test-reporter=spec $files 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
 
-passed=$(grep -E '^# pass ' "$tap" | awk '{print $3}')
-failed=$(grep -E '^# fail ' "$tap" | awk '{print $3}')
-passed=${passed:-0}
-failed=${failed:-0}
+count() {
+  local n
+  n=$(grep -E "^ℹ $1 [0-9]+$" "$log" | tail -1 | awk '{print $3}')
+  echo "${n:-0}"
+}
+passed=$(count pass)
+failed=$(($(count fail) + $(count cancelled)))
 if [ "$lint_failed" -ne 0 ]; then
   echo "lint failed"
   failed=$((failed + 1))
 else
   passed=$((passed + 1))
 fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "${passed} passed, ${failed} failed"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

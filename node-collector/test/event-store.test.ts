@@ -36,11 +36,13 @@ function httpRecord(timeNs: number, overrides: Partial<HttpRecord> = {}): HttpRe
     reqHeaders: { host: 'svc', 'user-agent': 'curl' },
     reqBody: '',
     reqBodySize: 0,
+    reqBodyTruncated: false,
     respStatus: 200,
     respMessage: 'OK',
     respHeaders: { 'content-type': 'application/json' },
     respBody: '{"ok":true}',
     respBodySize: 11,
+    respBodyTruncated: false,
     latencyNs: 1_234_567,
     ...overrides,
   };

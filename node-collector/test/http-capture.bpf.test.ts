@@ -139,6 +139,30 @@ describe('HTTP/1.x capture with real servers and clients', { timeout: 180_000 },
     assert.deepEqual(JSON.parse(rows[1]?.resp_body ?? ''), { compressed: true, n: 42 });
   });
 
+  test('large bodies are cut at the body cap with their true size; secrets are redacted', async () => {
+    const base = `http://127.0.0.1:${appPort}`;
+    await run('curl', ['-s', '-o', '/dev/null', `${base}/big?n=100000&b=1`]);
+    await run('curl', ['-s', '-o', '/dev/null', '-H', 'Authorization: Bearer hunter2', `${base}/cookie?b=2`]);
+    const [big] = await loupe.waitForRows<HttpRow & { resp_body_truncated: boolean; body_len: number }>(
+      `SELECT resp_body_size, resp_body_truncated, length(resp_body) AS body_len FROM http_events
+       WHERE req_path = '/big?n=100000&b=1' AND role = 'server'`,
+      (r) => r.length >= 1,
+    );
+    assert.deepEqual(big, { resp_body_size: 100000, resp_body_truncated: true, body_len: 8192 });
+    const secret = await loupe.waitForRows<HttpRow>(
+      `SELECT ${COLUMNS} FROM http_events WHERE req_path = '/cookie?b=2'`,
+      (r) => r.length >= 2,
+    );
+    for (const row of secret) {
+      assert.equal(row.req_headers['authorization'], '[REDACTED]');
+      assert.equal(row.resp_headers['set-cookie'], '[REDACTED]');
+    }
+    const leaked =
+      await loupe.query(`SELECT 1 FROM http_events WHERE contains(CAST(req_headers AS VARCHAR), 'hunter2')
+      OR contains(CAST(resp_headers AS VARCHAR), 's3cr3t')`);
+    assert.deepEqual(leaked, []);
+  });
+
   test('curl reuses one keep-alive connection for several requests', async () => {
     const base = `http://127.0.0.1:${appPort}`;
     await run('curl', [
@@ -239,5 +263,13 @@ describe('HTTP/1.x capture with real servers and clients', { timeout: 180_000 },
       captured >= completed && captured <= completed + 4,
       `captured ${captured} of ${completed} completed`,
     );
+  });
+
+  test('the store survives a restart intact', async () => {
+    const captured = `SELECT count(*) AS n, sum(resp_body_size) AS bytes FROM http_events WHERE NOT starts_with(req_path, '/api/')`;
+    const before = await loupe.query<{ n: number; bytes: number }>(captured);
+    assert.ok((before[0]?.n ?? 0) > 100);
+    await loupe.restart();
+    assert.deepEqual(await loupe.query(captured), before);
   });
 });

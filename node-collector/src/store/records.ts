@@ -26,11 +26,14 @@ export interface HttpRecord extends Endpoint {
   reqHeaders: Record<string, string>;
   reqBody: string;
   reqBodySize: number;
+  /** The stored body is not the whole body: cut at the body cap, or bytes of it were not captured. */
+  reqBodyTruncated: boolean;
   respStatus: number;
   respMessage: string;
   respHeaders: Record<string, string>;
   respBody: string;
   respBodySize: number;
+  respBodyTruncated: boolean;
   /** Response end − request start, as seen by the syscalls on this side of the connection. */
   latencyNs: number;
 }

@@ -22,23 +22,29 @@ export interface LoupeUp {
     done: (rows: T[]) => boolean,
     timeoutMs?: number,
   ): Promise<T[]>;
+  /** Stops `loupe up` (SIGTERM) and starts it again on the same data directory. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startLoupeUp(port: number, extraArgs: string[] = []): Promise<LoupeUp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-data-'));
-  const proc = start('node', [
-    loupeBin,
-    'up',
-    '--port',
-    String(port),
-    '--data-dir',
-    dataDir,
-    '--name',
-    'test-node',
-    ...extraArgs,
-  ]);
-  await proc.waitForLine(/ready/, 30_000);
+  const launch = async (): Promise<Running> => {
+    const proc = start('node', [
+      loupeBin,
+      'up',
+      '--port',
+      String(port),
+      '--data-dir',
+      dataDir,
+      '--name',
+      'test-node',
+      ...extraArgs,
+    ]);
+    await proc.waitForLine(/ready/, 30_000);
+    return proc;
+  };
+  let proc = await launch();
   const url = `http://127.0.0.1:${port}`;
   const query = async <T>(sql: string): Promise<T[]> => {
     const out = await run('node', [loupeBin, 'query', '--broker', url, '--format', 'json', sql]);
@@ -47,7 +53,9 @@ export async function startLoupeUp(port: number, extraArgs: string[] = []): Prom
   return {
     url,
     dataDir,
-    process: proc,
+    get process() {
+      return proc;
+    },
     query,
     async waitForRows<T>(sql: string, done: (rows: T[]) => boolean, timeoutMs = 15_000): Promise<T[]> {
       const deadline = Date.now() + timeoutMs;
@@ -57,6 +65,10 @@ export async function startLoupeUp(port: number, extraArgs: string[] = []): Prom
         if (Date.now() > deadline) return rows;
         await new Promise((r) => setTimeout(r, 300));
       }
+    },
+    async restart() {
+      await proc.stop();
+      proc = await launch();
     },
     async stop() {
       await proc.stop();

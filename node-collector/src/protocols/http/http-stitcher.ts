@@ -295,11 +295,13 @@ export class HttpStitcher implements ProtocolSession {
       reqHeaders: request.headers,
       reqBody: request.body,
       reqBodySize: request.bodySize,
+      reqBodyTruncated: request.bodyTruncated,
       respStatus: response.status,
       respMessage: response.reason,
       respHeaders: response.headers,
       respBody: response.body,
       respBodySize: response.bodySize,
+      respBodyTruncated: response.bodyTruncated,
       // Latency = response end − request start: from the syscall that carried the first request byte to the
       // one that carried the last response byte, on this host. For a server that is its handling time plus
       // writing the response; for a client it adds the network round trips.
