@@ -17,7 +17,14 @@ import {
   DuckDBInstance,
   DuckDBTimestampNanosecondsValue,
 } from '@duckdb/node-api';
-import type { CollectorStatsRecord, ConnStatsRecord, Endpoint, HttpRecord } from './records.js';
+import type {
+  CollectorStatsRecord,
+  ConnStatsRecord,
+  Endpoint,
+  HttpRecord,
+  MysqlRecord,
+  PgsqlRecord,
+} from './records.js';
 import {
   CREATE_TABLE_STATEMENTS,
   STORE_TABLES,
@@ -52,11 +59,13 @@ export interface EventStoreCounters {
   storeBytes: number;
 }
 
-/** Tables the collector appends to; pgsql_events and mysql_events wait for their record types. */
-type AppendedTable = Extract<TableName, 'http_events' | 'conn_stats' | 'collector_stats'>;
+/** Every table of the store is appended to by the collector. */
+type AppendedTable = TableName;
 
 interface RecordOf {
   http_events: HttpRecord;
+  pgsql_events: PgsqlRecord;
+  mysql_events: MysqlRecord;
   conn_stats: ConnStatsRecord;
   collector_stats: CollectorStatsRecord;
 }
@@ -118,7 +127,7 @@ function appendBoolean(appender: DuckDBAppender, value: boolean): void {
   else appender.appendNull();
 }
 
-function appendJson(appender: DuckDBAppender, value: Record<string, string>): void {
+function appendJson(appender: DuckDBAppender, value: Record<string, string> | string[]): void {
   appender.appendVarchar(JSON.stringify(value ?? {}));
 }
 
@@ -164,6 +173,31 @@ const WRITERS: { [T in AppendedTable]: TableWriters<T> } = {
     latency_ns: (a, r) => appendInt64(a, r.latencyNs),
     encrypted: (a, r) => appendBoolean(a, r.encrypted),
   },
+  pgsql_events: {
+    ...timeAndNodeWriters,
+    ...endpointWriters,
+    req_cmd: (a, r) => appendText(a, r.reqCmd),
+    req: (a, r) => appendText(a, r.req),
+    req_params: (a, r) => appendJson(a, r.reqParams),
+    req_normalized: (a, r) => appendText(a, r.reqNormalized),
+    resp: (a, r) => appendText(a, r.resp),
+    error: (a, r) => appendText(a, r.error),
+    latency_ns: (a, r) => appendInt64(a, r.latencyNs),
+    encrypted: (a, r) => appendBoolean(a, r.encrypted),
+  },
+  mysql_events: {
+    ...timeAndNodeWriters,
+    ...endpointWriters,
+    req_cmd: (a, r) => appendText(a, r.reqCmd),
+    req: (a, r) => appendText(a, r.req),
+    req_params: (a, r) => appendJson(a, r.reqParams),
+    req_normalized: (a, r) => appendText(a, r.reqNormalized),
+    resp_status: (a, r) => appendText(a, r.respStatus),
+    resp: (a, r) => appendText(a, r.resp),
+    error: (a, r) => appendText(a, r.error),
+    latency_ns: (a, r) => appendInt64(a, r.latencyNs),
+    encrypted: (a, r) => appendBoolean(a, r.encrypted),
+  },
   conn_stats: {
     ...timeAndNodeWriters,
     ...endpointWriters,
@@ -192,6 +226,8 @@ function writersInColumnOrder<T extends AppendedTable>(table: T): ColumnWriter<R
 
 const ORDERED_WRITERS: { [T in AppendedTable]: ColumnWriter<RecordOf[T]>[] } = {
   http_events: writersInColumnOrder('http_events'),
+  pgsql_events: writersInColumnOrder('pgsql_events'),
+  mysql_events: writersInColumnOrder('mysql_events'),
   conn_stats: writersInColumnOrder('conn_stats'),
   collector_stats: writersInColumnOrder('collector_stats'),
 };
@@ -199,7 +235,7 @@ const ORDERED_WRITERS: { [T in AppendedTable]: ColumnWriter<RecordOf[T]>[] } = {
 const APPENDED_TABLES = Object.keys(ORDERED_WRITERS) as AppendedTable[];
 
 function emptyPendingRows(): PendingRows {
-  return { http_events: [], conn_stats: [], collector_stats: [] };
+  return { http_events: [], pgsql_events: [], mysql_events: [], conn_stats: [], collector_stats: [] };
 }
 
 /** `time` is NOT NULL and drives retention: a record without a usable time cannot be stored. */
@@ -300,6 +336,14 @@ export class EventStore {
   /** Queues rows for the next flush; returns how many were accepted (the rest are counted as dropped). */
   appendHttp(records: readonly HttpRecord[]): number {
     return this.enqueue('http_events', records);
+  }
+
+  appendPgsql(records: readonly PgsqlRecord[]): number {
+    return this.enqueue('pgsql_events', records);
+  }
+
+  appendMysql(records: readonly MysqlRecord[]): number {
+    return this.enqueue('mysql_events', records);
   }
 
   appendConnStats(records: readonly ConnStatsRecord[]): number {
