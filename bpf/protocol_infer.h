@@ -38,10 +38,95 @@ static inline struct loupe_inference loupe_infer_http1(const unsigned char *h, u
 	return r;
 }
 
-/* The hook every protocol plugs into: the SQL protocols add their own loupe_infer_* and are tried here in turn. */
-static inline struct loupe_inference loupe_infer(const unsigned char *h, unsigned len)
+static inline unsigned loupe_be32(const unsigned char *p)
 {
-	return loupe_infer_http1(h, len);
+	return ((unsigned)p[0] << 24) | ((unsigned)p[1] << 16) | ((unsigned)p[2] << 8) | (unsigned)p[3];
+}
+
+static inline int loupe_printable(unsigned char c)
+{
+	return (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\r' || c == '\t';
+}
+
+#define LOUPE_PG_PROTOCOL_3 0x00030000u
+#define LOUPE_PG_SSL_REQUEST 80877103u
+#define LOUPE_PG_GSSENC_REQUEST 80877104u
+#define LOUPE_SQL_MAX_MESSAGE (1u << 24)
+
+/* PostgreSQL: a startup or SSL/GSS request (length then code, the whole message in one chunk), a simple Query or a
+ * Parse from a client, or ReadyForQuery from a server (seen first on connections that predate capture). `size` is
+ * the whole chunk, of which `h` holds the first bytes. */
+static inline struct loupe_inference loupe_infer_pgsql(const unsigned char *h, unsigned len, unsigned long size)
+{
+	struct loupe_inference r = { 0, 0 };
+	if (len < LOUPE_INFER_BYTES)
+		return r;
+	unsigned first = loupe_be32(h);
+	unsigned code = loupe_be32(h + 4);
+	if (first == size && first >= 8 && first < 10000 &&
+	    (code == LOUPE_PG_PROTOCOL_3 || code == LOUPE_PG_SSL_REQUEST || code == LOUPE_PG_GSSENC_REQUEST)) {
+		r.protocol = 2;
+		r.is_request = 1;
+		return r;
+	}
+	unsigned msg_len = loupe_be32(h + 1);
+	if (msg_len < 4 || msg_len > LOUPE_SQL_MAX_MESSAGE || msg_len + 1 > size)
+		return r;
+	if (h[0] == 'Q' && msg_len > 5 && loupe_printable(h[5]) && loupe_printable(h[6]) && loupe_printable(h[7])) {
+		r.protocol = 2;
+		r.is_request = 1;
+	} else if (h[0] == 'P' && msg_len > 7 && (h[5] == 0 || loupe_printable(h[5]))) {
+		r.protocol = 2;
+		r.is_request = 1;
+	} else if (h[0] == 'Z' && msg_len == 5 && (h[5] == 'I' || h[5] == 'T' || h[5] == 'E')) {
+		r.protocol = 2;
+	}
+	return r;
+}
+
+#define LOUPE_MYSQL_COM_QUIT 0x01
+#define LOUPE_MYSQL_COM_INIT_DB 0x02
+#define LOUPE_MYSQL_COM_QUERY 0x03
+#define LOUPE_MYSQL_COM_PING 0x0e
+#define LOUPE_MYSQL_COM_STMT_PREPARE 0x16
+#define LOUPE_MYSQL_COM_STMT_EXECUTE 0x17
+
+/* MySQL: packets are a 3-byte little-endian length and a sequence id. A server greets first (protocol 10 and a
+ * version string); a client command is sequence 0 with a command byte. The packet must fill the chunk exactly, which
+ * rules out most look-alikes. */
+static inline struct loupe_inference loupe_infer_mysql(const unsigned char *h, unsigned len, unsigned long size)
+{
+	struct loupe_inference r = { 0, 0 };
+	if (len < LOUPE_INFER_BYTES)
+		return r;
+	unsigned payload = (unsigned)h[0] | ((unsigned)h[1] << 8) | ((unsigned)h[2] << 16);
+	if (h[3] != 0 || payload == 0 || payload + 4 != size)
+		return r;
+	unsigned char command = h[4];
+	if (command == 0x0a && h[5] >= '0' && h[5] <= '9' && h[6] == '.') {
+		r.protocol = 3; /* server greeting */
+		return r;
+	}
+	int text_follows = loupe_printable(h[5]) && loupe_printable(h[6]) && loupe_printable(h[7]);
+	if (((command == LOUPE_MYSQL_COM_QUERY || command == LOUPE_MYSQL_COM_STMT_PREPARE ||
+	      command == LOUPE_MYSQL_COM_INIT_DB) && payload > 3 && text_follows) ||
+	    (command == LOUPE_MYSQL_COM_STMT_EXECUTE && payload >= 10) ||
+	    ((command == LOUPE_MYSQL_COM_PING || command == LOUPE_MYSQL_COM_QUIT) && payload == 1)) {
+		r.protocol = 3;
+		r.is_request = 1;
+	}
+	return r;
+}
+
+/* Every protocol's inference, tried in turn; `size` is the whole chunk, `h` its first `len` bytes. */
+static inline struct loupe_inference loupe_infer(const unsigned char *h, unsigned len, unsigned long size)
+{
+	struct loupe_inference r = loupe_infer_http1(h, len);
+	if (r.protocol == 0)
+		r = loupe_infer_pgsql(h, len, size);
+	if (r.protocol == 0)
+		r = loupe_infer_mysql(h, len, size);
+	return r;
 }
 
 #endif

@@ -257,7 +257,7 @@ static __always_inline void infer(struct conn_state *st, __u8 direction, const v
 	unsigned char head[LOUPE_INFER_BYTES] = {};
 	if (size < LOUPE_INFER_BYTES || bpf_probe_read_user(head, sizeof(head), ubuf))
 		return;
-	struct loupe_inference r = loupe_infer(head, sizeof(head));
+	struct loupe_inference r = loupe_infer(head, sizeof(head), size);
 	if (r.protocol == LOUPE_PROTO_UNKNOWN)
 		return;
 	st->protocol = r.protocol;

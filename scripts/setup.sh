@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Build: clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config python3.
+# Real peers for the tests and benchmarks: nginx-light wrk curl postgresql mariadb-server mariadb-client.
 packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config python3
-  nginx-light wrk curl iproute2 procps)
+  nginx-light wrk curl iproute2 procps util-linux postgresql mariadb-server mariadb-client)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -20,8 +22,8 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # nginx-light starts a system nginx on port 80; Loupe's tests start their own.
-  if systemctl is-active --quiet nginx 2>/dev/null; then systemctl stop nginx || true; fi
+  # Package scripts may start system nginx, PostgreSQL and MariaDB; the tests start their own on loopback.
+  for service in nginx postgresql mariadb; do service "$service" stop >/dev/null 2>&1 || true; done
 fi
 
 stamp=node_modules/.loupe-lock-stamp
