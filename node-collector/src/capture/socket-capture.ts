@@ -37,6 +37,8 @@ export interface CaptureCounters {
 export class SocketCapture {
   private readonly tracer: NativeTracer;
   private readonly decoded: DecodeCounters = { records: 0, malformed: 0 };
+  /** Counters as they stood at close: the kernel maps they come from are gone after it. */
+  private final: CaptureCounters | undefined;
 
   constructor(options: CaptureOptions = {}) {
     checkCaptureFeatures();
@@ -73,10 +75,12 @@ export class SocketCapture {
   }
 
   close(): void {
+    this.final ??= this.counters();
     this.tracer.close();
   }
 
   counters(): CaptureCounters {
+    if (this.final) return this.final;
     const native: NativeCounters = this.tracer.counters();
     const drops: Record<string, number> = {};
     native.kernelDrops.forEach((n, i) => {
