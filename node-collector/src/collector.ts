@@ -8,7 +8,8 @@ import { SocketCapture, type CaptureOptions } from './capture/socket-capture.js'
 import { ConnectionTracker } from './conn/connection-tracker.js';
 import { ProcessNames } from './metadata/process-names.js';
 import { EventStore, measureClockOffsetNs } from './store/event-store.js';
-import type { HttpRecord, ConnStatsRecord } from './store/records.js';
+import type { ConnStatsRecord, HttpRecord, PgsqlRecord } from './store/records.js';
+import { pgsqlSessionFactory } from './protocols/pgsql/pgsql-session.js';
 import { RetentionPolicy } from './store/retention-policy.js';
 
 export interface CollectorOptions {
@@ -55,6 +56,7 @@ export class Collector {
   private readonly tracker: ConnectionTracker;
   private readonly timers: NodeJS.Timeout[] = [];
   private http: HttpRecord[] = [];
+  private pgsql: PgsqlRecord[] = [];
   private conns: ConnStatsRecord[] = [];
   private lastSample = { atNs: monotonicNs(), events: 0, drops: 0, parseErrors: 0, bytes: 0 };
   private eventsPerSecond = 0;
@@ -71,6 +73,9 @@ export class Collector {
       onHttp: (record) => this.http.push(record),
       onConnStats: (record) => this.conns.push(record),
       http: { maxBodyBytes: options.bodyBytes ?? COLLECTOR_DEFAULTS.bodyBytes },
+      sessions: {
+        pgsql: pgsqlSessionFactory((record) => this.pgsql.push(record)),
+      },
     });
   }
 
@@ -126,6 +131,10 @@ export class Collector {
     if (this.http.length > 0) {
       this.store.appendHttp(this.http);
       this.http = [];
+    }
+    if (this.pgsql.length > 0) {
+      this.store.appendPgsql(this.pgsql);
+      this.pgsql = [];
     }
     if (this.conns.length > 0) {
       this.store.appendConnStats(this.conns);

@@ -22,7 +22,7 @@ export const CAPTURE_DEFAULTS = {
   captureBytes: 16384,
   ringBytes: 32 * 1024 * 1024,
   maxConns: 65536,
-  queueBatches: 256,
+  queueBatches: 64,
 } as const;
 
 export interface CaptureCounters {

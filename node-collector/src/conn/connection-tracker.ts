@@ -70,6 +70,10 @@ export interface TrackerCounters extends ByteStreamCounters, HttpStitcherCounter
   internalErrors: number;
   /** Exceptions thrown by the record callbacks. */
   emitErrors: number;
+  /** Records of the SQL protocols (pgsql, mysql). */
+  sqlRecords: number;
+  /** Prepared statements forgotten because a connection prepared more than its session remembers. */
+  evictedStatements: number;
 }
 
 export function newTrackerCounters(): TrackerCounters {
@@ -88,6 +92,8 @@ export function newTrackerCounters(): TrackerCounters {
     expiredConns: 0,
     internalErrors: 0,
     emitErrors: 0,
+    sqlRecords: 0,
+    evictedStatements: 0,
   };
 }
 
