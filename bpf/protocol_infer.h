@@ -5,13 +5,16 @@
 
 #define LOUPE_INFER_BYTES 8
 
+/* BPF cannot call functions that return structs: everything here is inlined into its caller. */
+#define LOUPE_INLINE static inline __attribute__((always_inline))
+
 /* What the inference decided: the protocol and whether the chunk is a request (1) or a response (0). */
 struct loupe_inference {
 	unsigned char protocol; /* enum loupe_protocol */
 	unsigned char is_request;
 };
 
-static inline int loupe_prefix_is(const unsigned char *h, const char *word, unsigned n)
+LOUPE_INLINE int loupe_prefix_is(const unsigned char *h, const char *word, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (h[i] != (unsigned char)word[i])
@@ -20,7 +23,7 @@ static inline int loupe_prefix_is(const unsigned char *h, const char *word, unsi
 }
 
 /* HTTP/1: a request line starts with a method and a space, a status line with "HTTP/1.". */
-static inline struct loupe_inference loupe_infer_http1(const unsigned char *h, unsigned len)
+LOUPE_INLINE struct loupe_inference loupe_infer_http1(const unsigned char *h, unsigned len)
 {
 	struct loupe_inference r = { 0, 0 };
 	if (len < LOUPE_INFER_BYTES)
@@ -38,12 +41,12 @@ static inline struct loupe_inference loupe_infer_http1(const unsigned char *h, u
 	return r;
 }
 
-static inline unsigned loupe_be32(const unsigned char *p)
+LOUPE_INLINE unsigned loupe_be32(const unsigned char *p)
 {
 	return ((unsigned)p[0] << 24) | ((unsigned)p[1] << 16) | ((unsigned)p[2] << 8) | (unsigned)p[3];
 }
 
-static inline int loupe_printable(unsigned char c)
+LOUPE_INLINE int loupe_printable(unsigned char c)
 {
 	return (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\r' || c == '\t';
 }
@@ -56,7 +59,7 @@ static inline int loupe_printable(unsigned char c)
 /* PostgreSQL: a startup or SSL/GSS request (length then code, the whole message in one chunk), a simple Query or a
  * Parse from a client, or ReadyForQuery from a server (seen first on connections that predate capture). `size` is
  * the whole chunk, of which `h` holds the first bytes. */
-static inline struct loupe_inference loupe_infer_pgsql(const unsigned char *h, unsigned len, unsigned long size)
+LOUPE_INLINE struct loupe_inference loupe_infer_pgsql(const unsigned char *h, unsigned len, unsigned long size)
 {
 	struct loupe_inference r = { 0, 0 };
 	if (len < LOUPE_INFER_BYTES)
@@ -94,7 +97,7 @@ static inline struct loupe_inference loupe_infer_pgsql(const unsigned char *h, u
 /* MySQL: packets are a 3-byte little-endian length and a sequence id. A server greets first (protocol 10 and a
  * version string); a client command is sequence 0 with a command byte. The packet must fill the chunk exactly, which
  * rules out most look-alikes. */
-static inline struct loupe_inference loupe_infer_mysql(const unsigned char *h, unsigned len, unsigned long size)
+LOUPE_INLINE struct loupe_inference loupe_infer_mysql(const unsigned char *h, unsigned len, unsigned long size)
 {
 	struct loupe_inference r = { 0, 0 };
 	if (len < LOUPE_INFER_BYTES)
@@ -118,8 +121,35 @@ static inline struct loupe_inference loupe_infer_mysql(const unsigned char *h, u
 	return r;
 }
 
+/* MySQL servers often read a packet in two syscalls: the 4-byte header, then the payload. On a connection that
+ * predates capture, the header alone is remembered (its payload length, sequence 0), and the next read is tested as
+ * the payload of a command of exactly that length. */
+LOUPE_INLINE unsigned loupe_mysql_header_payload(const unsigned char *h)
+{
+	unsigned payload = (unsigned)h[0] | ((unsigned)h[1] << 8) | ((unsigned)h[2] << 16);
+	return h[3] == 0 && payload > 0 && payload < LOUPE_SQL_MAX_MESSAGE ? payload : 0;
+}
+
+LOUPE_INLINE struct loupe_inference loupe_infer_mysql_payload(const unsigned char *h, unsigned len,
+								unsigned long size)
+{
+	struct loupe_inference r = { 0, 0 };
+	if (len == 0)
+		return r;
+	unsigned char command = h[0];
+	int text_follows = len >= 4 && loupe_printable(h[1]) && loupe_printable(h[2]) && loupe_printable(h[3]);
+	if (((command == LOUPE_MYSQL_COM_QUERY || command == LOUPE_MYSQL_COM_STMT_PREPARE ||
+	      command == LOUPE_MYSQL_COM_INIT_DB) && size > 3 && text_follows) ||
+	    (command == LOUPE_MYSQL_COM_STMT_EXECUTE && size >= 10) ||
+	    ((command == LOUPE_MYSQL_COM_PING || command == LOUPE_MYSQL_COM_QUIT) && size == 1)) {
+		r.protocol = 3;
+		r.is_request = 1;
+	}
+	return r;
+}
+
 /* Every protocol's inference, tried in turn; `size` is the whole chunk, `h` its first `len` bytes. */
-static inline struct loupe_inference loupe_infer(const unsigned char *h, unsigned len, unsigned long size)
+LOUPE_INLINE struct loupe_inference loupe_infer(const unsigned char *h, unsigned len, unsigned long size)
 {
 	struct loupe_inference r = loupe_infer_http1(h, len);
 	if (r.protocol == 0)

@@ -45,7 +45,10 @@ struct conn_state {
 	__u8 protocol;
 	__u8 infer_attempts;
 	__u8 flags;
-	__u32 _pad;
+	/* A lone MySQL packet header read before the protocol was known: see loupe_mysql_header_payload. */
+	__u8 split_header[4];
+	__u32 split_payload;
+	__u64 split_pos;
 };
 
 /* key: tgid << 32 | fd; value: the connection's state. LRU so that connections whose close we never saw (process
@@ -248,16 +251,54 @@ static __always_inline void emit_data(__u32 tgid, __s32 fd, const struct conn_st
 		count_drop(LOUPE_DROP_RINGBUF_FULL);
 }
 
-/* Infers the protocol on the connection's first chunks; once known, the role follows from which way requests go. */
-static __always_inline void infer(struct conn_state *st, __u8 direction, const void *ubuf, __u64 size)
+/* Sends the 4 header bytes remembered in the connection state as a record of their own, at their position. */
+static __always_inline void emit_split_header(__u32 tgid, __s32 fd, const struct conn_state *st, __u8 direction)
 {
-	if (st->protocol != LOUPE_PROTO_UNKNOWN || st->infer_attempts >= INFER_ATTEMPTS || !ubuf)
+	__u32 zero = 0;
+	struct scratch_buf *b = bpf_map_lookup_elem(&scratch, &zero);
+	if (!b)
+		return;
+	fill_header(&b->ev.hdr, LOUPE_EV_DATA, tgid, fd, st);
+	b->ev.hdr.direction = direction;
+	b->ev.pos = st->split_pos;
+	b->ev.size = sizeof(st->split_header);
+	b->ev.captured = sizeof(st->split_header);
+	__builtin_memcpy(b->data, st->split_header, sizeof(st->split_header));
+	if (bpf_ringbuf_output(&events, b, sizeof(b->ev) + sizeof(st->split_header), ringbuf_flags()))
+		count_drop(LOUPE_DROP_RINGBUF_FULL);
+}
+
+/* Infers the protocol on the connection's first chunks; once known, the role follows from which way requests go. */
+/* `split` (a constant) enables the two-read MySQL header case: only plain reads need it, and leaving it out of the
+ * iovec and mmsg loops keeps their verification within bounds. */
+static __always_inline void infer(struct conn_state *st, __u32 tgid, __s32 fd, __u8 direction, const void *ubuf,
+				  __u64 size, __u64 pos, const int split)
+{
+	if (st->protocol != LOUPE_PROTO_UNKNOWN || st->infer_attempts >= INFER_ATTEMPTS || !ubuf || !size)
 		return;
 	st->infer_attempts++;
 	unsigned char head[LOUPE_INFER_BYTES] = {};
-	if (size < LOUPE_INFER_BYTES || bpf_probe_read_user(head, sizeof(head), ubuf))
+	__u32 n = size < LOUPE_INFER_BYTES ? size : LOUPE_INFER_BYTES;
+	if (bpf_probe_read_user(head, n, ubuf))
 		return;
-	struct loupe_inference r = loupe_infer(head, sizeof(head), size);
+	struct loupe_inference r = loupe_infer(head, n, size);
+	__u32 split_payload = st->split_payload;
+	st->split_payload = 0;
+	if (split && r.protocol == LOUPE_PROTO_UNKNOWN && split_payload == size && st->split_pos + 4 == pos) {
+		r = loupe_infer_mysql_payload(head, n, size);
+		if (r.protocol != LOUPE_PROTO_UNKNOWN) {
+			st->protocol = r.protocol;
+			if (st->role == LOUPE_ROLE_UNKNOWN)
+				st->role = (direction == LOUPE_DIR_INGRESS) ? LOUPE_ROLE_SERVER : LOUPE_ROLE_CLIENT;
+			emit_split_header(tgid, fd, st, direction);
+			return;
+		}
+	}
+	if (split && r.protocol == LOUPE_PROTO_UNKNOWN && size == 4) {
+		st->split_payload = loupe_mysql_header_payload(head);
+		__builtin_memcpy(st->split_header, head, sizeof(st->split_header));
+		st->split_pos = pos;
+	}
 	if (r.protocol == LOUPE_PROTO_UNKNOWN)
 		return;
 	st->protocol = r.protocol;
@@ -272,9 +313,12 @@ static __always_inline __u64 advance(struct conn_state *st, __u8 direction, __u6
 	return __sync_fetch_and_add(&st->recv, bytes);
 }
 
-/* Walks an iovec array: each segment becomes its own record at its own stream position. */
+/* Walks an iovec array: each segment becomes its own record at its own stream position. The first segment is used
+ * for protocol inference only where `may_infer` (a constant) says so: inside the mmsg loop it would multiply the
+ * states the verifier explores. */
 static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st, __u8 direction, __u64 pos,
-				     const struct iovec *iov, __u64 iovcnt, __u64 bytes, int max_segments)
+				     const struct iovec *iov, __u64 iovcnt, __u64 bytes, int max_segments,
+				     const int may_infer)
 {
 	__u64 done = 0;
 	for (int i = 0; i < IOV_SEGMENTS; i++) {
@@ -284,8 +328,8 @@ static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st
 		if (bpf_probe_read_user(&seg, sizeof(seg), &iov[i]))
 			break;
 		__u64 len = seg.iov_len < bytes - done ? seg.iov_len : bytes - done;
-		if (i == 0)
-			infer(st, direction, seg.iov_base, len);
+		if (may_infer && i == 0)
+			infer(st, tgid, fd, direction, seg.iov_base, len, pos, 0);
 		if (st->protocol == LOUPE_PROTO_UNKNOWN)
 			return;
 		emit_data(tgid, fd, st, direction, pos + done, seg.iov_base, len);
@@ -326,6 +370,12 @@ static __always_inline void handle_transfer(const struct syscall_args *a, const 
 	if (op == OP_MMSG) {
 		/* ret counts messages; each mmsghdr says how many bytes its message moved. */
 		struct mmsghdr *msgs = (struct mmsghdr *)a->ptr;
+		struct mmsghdr first = {};
+		struct iovec seg = {};
+		if (!bpf_probe_read_user(&first, sizeof(first), &msgs[0]) && first.msg_hdr.msg_iovlen > 0 &&
+		    !bpf_probe_read_user(&seg, sizeof(seg), first.msg_hdr.msg_iov))
+			infer(st, tgid, a->fd, dir, seg.iov_base, seg.iov_len < first.msg_len ? seg.iov_len : first.msg_len,
+			      0, 0);
 		for (int m = 0; m < MMSG_MESSAGES; m++) {
 			if (m >= ret)
 				break;
@@ -334,23 +384,23 @@ static __always_inline void handle_transfer(const struct syscall_args *a, const 
 				break;
 			__u64 pos = advance(st, dir, h.msg_len);
 			emit_iov(tgid, a->fd, st, dir, pos, h.msg_hdr.msg_iov, h.msg_hdr.msg_iovlen, h.msg_len,
-				 MMSG_SEGMENTS);
+				 MMSG_SEGMENTS, 0);
 		}
 		return;
 	}
 
 	__u64 pos = advance(st, dir, bytes);
 	if (op == OP_BUF) {
-		infer(st, dir, (const void *)a->ptr, bytes);
+		infer(st, tgid, a->fd, dir, (const void *)a->ptr, bytes, pos, 1);
 		if (st->protocol != LOUPE_PROTO_UNKNOWN)
 			emit_data(tgid, a->fd, st, dir, pos, (const void *)a->ptr, bytes);
 	} else if (op == OP_IOV) {
-		emit_iov(tgid, a->fd, st, dir, pos, (const struct iovec *)a->ptr, a->extra, bytes, IOV_SEGMENTS);
+		emit_iov(tgid, a->fd, st, dir, pos, (const struct iovec *)a->ptr, a->extra, bytes, IOV_SEGMENTS, 1);
 	} else if (op == OP_MSG) {
 		struct user_msghdr h = {};
 		if (bpf_probe_read_user(&h, sizeof(h), (const void *)a->ptr))
 			return;
-		emit_iov(tgid, a->fd, st, dir, pos, h.msg_iov, h.msg_iovlen, bytes, IOV_SEGMENTS);
+		emit_iov(tgid, a->fd, st, dir, pos, h.msg_iov, h.msg_iovlen, bytes, IOV_SEGMENTS, 1);
 	} else if (op == OP_SENDFILE) {
 		/* The payload comes from a file, not user memory: keep the stream position right with a gap. */
 		if (st->protocol != LOUPE_PROTO_UNKNOWN)

@@ -8,7 +8,8 @@ import { SocketCapture, type CaptureOptions } from './capture/socket-capture.js'
 import { ConnectionTracker } from './conn/connection-tracker.js';
 import { ProcessNames } from './metadata/process-names.js';
 import { EventStore, measureClockOffsetNs } from './store/event-store.js';
-import type { ConnStatsRecord, HttpRecord, PgsqlRecord } from './store/records.js';
+import type { ConnStatsRecord, HttpRecord, MysqlRecord, PgsqlRecord } from './store/records.js';
+import { mysqlSessionFactory } from './protocols/mysql/mysql-session.js';
 import { pgsqlSessionFactory } from './protocols/pgsql/pgsql-session.js';
 import { RetentionPolicy } from './store/retention-policy.js';
 
@@ -57,6 +58,7 @@ export class Collector {
   private readonly timers: NodeJS.Timeout[] = [];
   private http: HttpRecord[] = [];
   private pgsql: PgsqlRecord[] = [];
+  private mysql: MysqlRecord[] = [];
   private conns: ConnStatsRecord[] = [];
   private lastSample = { atNs: monotonicNs(), events: 0, drops: 0, parseErrors: 0, bytes: 0 };
   private eventsPerSecond = 0;
@@ -75,6 +77,7 @@ export class Collector {
       http: { maxBodyBytes: options.bodyBytes ?? COLLECTOR_DEFAULTS.bodyBytes },
       sessions: {
         pgsql: pgsqlSessionFactory((record) => this.pgsql.push(record)),
+        mysql: mysqlSessionFactory((record) => this.mysql.push(record)),
       },
     });
   }
@@ -135,6 +138,10 @@ export class Collector {
     if (this.pgsql.length > 0) {
       this.store.appendPgsql(this.pgsql);
       this.pgsql = [];
+    }
+    if (this.mysql.length > 0) {
+      this.store.appendMysql(this.mysql);
+      this.mysql = [];
     }
     if (this.conns.length > 0) {
       this.store.appendConnStats(this.conns);
