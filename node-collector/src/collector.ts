@@ -42,7 +42,6 @@ export interface CollectorStatus {
   dropsByReason: Record<string, number>;
   parseErrors: number;
   storeRows: number;
-  storeRowsDropped: number;
   storeBytes: number;
   connections: number;
 }
@@ -159,11 +158,10 @@ export class Collector {
     const nowNs = monotonicNs();
     this.tracker.sampleConnStats(nowNs);
     this.drainRecords();
-    const capture = this.capture.counters();
     const now = {
       atNs: nowNs,
       events: this.tracker.counters.events,
-      drops: capture.dropsTotal,
+      drops: this.drops().total,
       parseErrors: this.parseErrors(),
       bytes: this.tracker.counters.bytes,
     };
@@ -184,18 +182,27 @@ export class Collector {
     this.lastSample = now;
   }
 
-  status(): CollectorStatus {
+  /** Everything lost on the way to the store: in the kernel, at the reader, and rows the store turned away. */
+  private drops(): { total: number; byReason: Record<string, number> } {
     const capture = this.capture.counters();
+    const storeDropped = this.store.counters.rowsDropped;
+    return {
+      total: capture.dropsTotal + storeDropped,
+      byReason: { ...capture.drops, store_rejected: storeDropped },
+    };
+  }
+
+  status(): CollectorStatus {
     const store = this.store.counters;
+    const drops = this.drops();
     return {
       node: this.options.node,
       eventsPerSecond: this.eventsPerSecond,
       events: this.tracker.counters.events,
-      drops: capture.dropsTotal,
-      dropsByReason: capture.drops,
+      drops: drops.total,
+      dropsByReason: drops.byReason,
       parseErrors: this.parseErrors(),
       storeRows: store.rowsWritten,
-      storeRowsDropped: store.rowsDropped,
       storeBytes: store.storeBytes,
       connections: this.tracker.connectionCount,
     };
