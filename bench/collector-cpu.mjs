@@ -1,0 +1,172 @@
+/**
+ * Collector CPU per captured request at a fixed request rate (target: ≤ 10 µs per request).
+ *
+ * nginx (one worker) serves a fixed reply; bench/load-client.mjs sends RATE requests/s for DURATION over
+ * keep-alive connections. The collector's cost has two parts:
+ *   - user space: user+sys CPU of the `loupe up` process (/proc/PID/stat), from the start of the load until the
+ *     store has taken every row in, minus the idle collector's CPU over the same time (measured just before);
+ *   - kernel: run_time_ns of loupe's BPF programs (enter_*, exit_*) with kernel.bpf_stats_enabled=1 (restored
+ *     afterwards). This time is spent in the traced processes' syscalls, not in the collector.
+ * Both are divided by the requests captured (http_events rows with role='server' for this load's path). The
+ * client is on the same host, so its side of each request is captured too (role='client'): per request the
+ * collector handles two records; the figure per record is printed as well.
+ *
+ * Side-by-side baseline: the same load without the collector, first; nginx's own CPU per request with and
+ * without the collector shows what the traced server pays (the BPF programs run in its syscalls).
+ *
+ * Usage: node bench/collector-cpu.mjs [--rate 2000] [--duration-ms 5000] [--connections 16]
+ */
+import console from 'node:console';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import {
+  bpfRunTime,
+  cpuDelta,
+  cpuSeconds,
+  enableBpfStats,
+  fmt,
+  foreignCpuMeter,
+  freePort,
+  header,
+  noise,
+  pacedLoad,
+  requireRoot,
+  startLoupe,
+  startNginx,
+  topPrograms,
+  pollFor,
+  waitForCount,
+  waitForQuietMachine,
+  warnIfForeignCollectors,
+} from './lib.mjs';
+
+const TARGET_US = 10;
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '2000' },
+    'duration-ms': { type: 'string', default: '5000' },
+    connections: { type: 'string', default: '16' },
+  },
+});
+const rate = Number(values.rate);
+const durationMs = Number(values['duration-ms']);
+const connections = Number(values.connections);
+
+requireRoot();
+header(`collector CPU per request at ${rate} requests/s for ${durationMs} ms`);
+
+const port = await freePort();
+const nginx = await startNginx(port, 'location /r/ { return 200 "ok"; }');
+let loupe;
+let bpfStats;
+try {
+  await waitForQuietMachine();
+
+  // Baseline: the same load, no collector.
+  await pacedLoad({ port, path: '/r/warmup', rate, durationMs: 1000, connections });
+  const offNginx0 = cpuSeconds(nginx.workerPid);
+  const meterOff = foreignCpuMeter('the run without collector');
+  const off = await pacedLoad({ port, path: '/r/off', rate, durationMs, connections });
+  meterOff.stop();
+  const offNginx = cpuDelta(offNginx0, cpuSeconds(nginx.workerPid));
+
+  loupe = await startLoupe('bench-cpu');
+  warnIfForeignCollectors([loupe.pid]);
+  bpfStats = enableBpfStats();
+  // Warm the collector's JIT and store, then let it settle.
+  await pacedLoad({ port, path: '/r/warmup', rate, durationMs: 1000, connections });
+  const countSql = (urlPath) =>
+    `SELECT count(*) AS n FROM http_events WHERE req_path = '${urlPath}' AND local_port = ${port} AND role = 'server'`;
+  await waitForCount(loupe, countSql('/r/warmup'), Math.round(rate), { timeoutMs: 15_000 });
+
+  // Idle collector, side by side: what it burns with no traffic (timers, stats, polling of this bench).
+  const idleMs = 3000;
+  const idle0 = { cpu: cpuSeconds(loupe.pid), bpf: bpfRunTime(loupe.pid), t: performance.now() };
+  await pollFor(loupe, countSql('/r/idle'), idleMs);
+  const idle1 = { cpu: cpuSeconds(loupe.pid), bpf: bpfRunTime(loupe.pid), t: performance.now() };
+  const idleSeconds = (idle1.t - idle0.t) / 1000;
+  const idleCpuRate = cpuDelta(idle0.cpu, idle1.cpu).total / idleSeconds;
+  const idleBpfRate = (idle1.bpf.runTimeNs - idle0.bpf.runTimeNs) / 1e9 / idleSeconds;
+
+  const before = {
+    cpu: cpuSeconds(loupe.pid),
+    bpf: bpfRunTime(loupe.pid),
+    nginx: cpuSeconds(nginx.workerPid),
+    t: performance.now(),
+  };
+  const meterOn = foreignCpuMeter('the measured run');
+  const on = await pacedLoad({ port, path: '/r/cpu', rate, durationMs, connections });
+  const quiet = await waitForCount(loupe, countSql('/r/cpu'), on.sent, { timeoutMs: 30_000 });
+  const after = {
+    cpu: cpuSeconds(loupe.pid),
+    bpf: bpfRunTime(loupe.pid),
+    nginx: cpuSeconds(nginx.workerPid),
+    t: performance.now(),
+  };
+  meterOn.stop();
+  bpfStats.restore();
+  bpfStats = undefined;
+  warnIfForeignCollectors([loupe.pid]);
+
+  const rows = await loupe.query(
+    `SELECT role, count(*) AS n FROM http_events
+      WHERE req_path = '/r/cpu' AND (local_port = ${port} OR remote_port = ${port}) GROUP BY role`,
+  );
+  const count = (role) => Number(rows.find((r) => r.role === role)?.n ?? 0);
+  const serverRows = count('server');
+  const clientRows = count('client');
+  const status = await loupe.status();
+
+  const windowS = (after.t - before.t) / 1000;
+  const gross = cpuDelta(before.cpu, after.cpu);
+  const netUser = Math.max(0, gross.total - idleCpuRate * windowS);
+  const bpfS = (after.bpf.runTimeNs - before.bpf.runTimeNs) / 1e9;
+  const bpfRuns = after.bpf.runCount - before.bpf.runCount;
+  const onNginx = cpuDelta(before.nginx, after.nginx);
+  const perReq = (seconds) => (serverRows > 0 ? seconds / serverRows : NaN);
+  const totalPerReq = perReq(netUser + bpfS);
+
+  console.log(`nginx :${port}, loupe up pid ${loupe.pid}, ${after.bpf.programs} BPF programs`);
+  console.log(
+    `load: asked ${rate}/s, reached ${on.achievedRate}/s; sent ${on.sent}, answered ${on.completed}, ` +
+      `failed ${on.failed}; client p50 ${on.p50us} µs, p99 ${on.p99us} µs (without collector: ${off.p50us} / ${off.p99us} µs)`,
+  );
+  console.log(
+    `captured: ${serverRows} server rows, ${clientRows} client rows for ${on.sent} requests; ` +
+      `collector drops so far ${status.drops}; all stored ${quiet.waitedMs} ms after the load${quiet.timedOut ? ' (TIMED OUT)' : ''}`,
+  );
+  console.log(
+    `measured window ${windowS.toFixed(2)} s: collector CPU ${gross.total.toFixed(2)} s ` +
+      `(user ${gross.user.toFixed(2)}, sys ${gross.system.toFixed(2)}), idle rate ${(idleCpuRate * 100).toFixed(1)}% ` +
+      `of a core (BPF idle ${(idleBpfRate * 100).toFixed(2)}%); BPF ${bpfS.toFixed(3)} s over ${bpfRuns} program runs ` +
+      `(${(bpfRuns / Math.max(1, serverRows)).toFixed(1)} runs, ${((bpfS * 1e9) / Math.max(1, bpfRuns)).toFixed(0)} ns each)`,
+  );
+  console.log(`BPF programs taking the most time: ${topPrograms(before.bpf, after.bpf)}`);
+  console.log('');
+  console.log(`collector user space, gross     ${fmt.us(perReq(gross.total))} per request`);
+  console.log(`collector user space, net idle  ${fmt.us(perReq(netUser))} per request`);
+  console.log(`kernel BPF programs             ${fmt.us(perReq(bpfS))} per request`);
+  console.log(
+    `total (net user space + BPF)    ${fmt.us(totalPerReq)} per request, ` +
+      `${fmt.us(perReq(netUser + bpfS) * (serverRows / Math.max(1, serverRows + clientRows)))} per captured record`,
+  );
+  console.log(
+    `RATIO total / ${TARGET_US} µs target: ${fmt.r((totalPerReq * 1e6) / TARGET_US)} (≤ 1 meets it)`,
+  );
+  const nginxOff = offNginx.total / Math.max(1, off.completed);
+  const nginxOn = onNginx.total / Math.max(1, on.completed);
+  console.log(
+    `baseline, nginx worker CPU per request: ${fmt.us(nginxOff)} without collector, ${fmt.us(nginxOn)} with ` +
+      `(ratio ${fmt.r(nginxOn / nginxOff)}); collector total / nginx-without: ${fmt.r(totalPerReq / nginxOff)}`,
+  );
+  console.log(
+    `RESULT collector-cpu rate=${on.achievedRate} user_us=${(perReq(netUser) * 1e6).toFixed(2)} ` +
+      `bpf_us=${(perReq(bpfS) * 1e6).toFixed(2)} total_us=${(totalPerReq * 1e6).toFixed(2)} ` +
+      `ratio_to_target=${fmt.r((totalPerReq * 1e6) / TARGET_US)} noisy=${noise.noisy}`,
+  );
+} finally {
+  bpfStats?.restore();
+  await loupe?.stop();
+  await nginx.stop();
+}

@@ -1,0 +1,773 @@
+/**
+ * Shared helpers of the benchmarks: child processes stopped by pid (never by name), nginx with its own temp
+ * config, `loupe up`, the node API, /proc readings (CPU, RSS) and the kernel's BPF program statistics.
+ *
+ * Node's globals are imported from their modules so that eslint's recommended rules (no-undef) hold for .mjs.
+ * Other benchmarks (replay-throughput, pgbench-overhead) import these helpers too: keep the exports stable.
+ */
+import { Buffer } from 'node:buffer';
+import { spawn, execFileSync } from 'node:child_process';
+import console from 'node:console';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import readline from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
+import { fileURLToPath } from 'node:url';
+
+export { sleep };
+
+export const benchDir = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(benchDir, '..');
+export const loupeBin = path.join(repoRoot, 'bin/loupe');
+
+// ---------------------------------------------------------------------------------------------------------
+// Child processes
+
+const children = new Set();
+const cleanups = new Set();
+
+/** Kills what is still running (by pid) and removes temp dirs: on normal exit, on signals, on crashes. */
+function cleanupNow() {
+  for (const proc of children) {
+    try {
+      process.kill(proc.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  children.clear();
+  for (const fn of cleanups) {
+    try {
+      fn();
+    } catch {
+      // best effort
+    }
+  }
+  cleanups.clear();
+}
+
+process.on('exit', cleanupNow);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    console.error(`bench: ${signal}, stopping children`);
+    cleanupNow();
+    process.exit(130);
+  });
+}
+process.on('uncaughtException', (err) => {
+  console.error(err);
+  cleanupNow();
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => {
+  console.error(err);
+  cleanupNow();
+  process.exit(1);
+});
+
+/** Runs `fn` at exit unless removed first (temp dirs, sysctl restore). Returns the remover. */
+export function atExit(fn) {
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
+
+export function startProcess(command, args, options = {}) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  if (child.pid === undefined) throw new Error(`cannot start ${command}`);
+  const lines = [];
+  const stderr = [];
+  const waiters = [];
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(line);
+    for (const w of waiters.filter((x) => x.pattern.test(line))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(line);
+    }
+  });
+  child.stderr.on('data', (d) => {
+    if (stderr.length < 200) stderr.push(d.toString());
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  /** stdout and stderr fully read (after exit): every line is in `lines`. */
+  const closed = new Promise((resolve) => child.once('close', () => resolve()));
+  const proc = {
+    command,
+    closed,
+    child,
+    pid: child.pid,
+    lines,
+    stderr,
+    exited,
+    running: () => child.exitCode === null && child.signalCode === null,
+    waitForLine(pattern, timeoutMs = 30_000) {
+      const seen = lines.find((l) => pattern.test(l));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const fail = (why) =>
+          reject(
+            new Error(`${command}: ${why} before a line matching ${pattern}; stderr: ${stderr.join('')}`),
+          );
+        const timer = setTimeout(() => fail(`nothing in ${timeoutMs} ms`), timeoutMs);
+        exited.then(({ code }) => {
+          clearTimeout(timer);
+          fail(`exited with ${code}`);
+        });
+        waiters.push({
+          pattern,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+      });
+    },
+    /** SIGTERM by pid, SIGKILL after `graceMs`. */
+    async stop(graceMs = 10_000) {
+      if (proc.running()) {
+        try {
+          process.kill(proc.pid, 'SIGTERM');
+        } catch {
+          // gone meanwhile
+        }
+        const timer = setTimeout(() => {
+          try {
+            process.kill(proc.pid, 'SIGKILL');
+          } catch {
+            // gone meanwhile
+          }
+        }, graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      children.delete(proc);
+    },
+  };
+  children.add(proc);
+  return proc;
+}
+
+/** Runs a command to completion (bounded) and returns its stdout. */
+export function runCommand(command, args, timeoutMs = 60_000) {
+  const proc = startProcess(command, args);
+  const timer = setTimeout(() => void proc.stop(1000), timeoutMs);
+  return Promise.all([proc.exited, proc.closed]).then(([{ code }]) => {
+    clearTimeout(timer);
+    children.delete(proc);
+    if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${code}: ${proc.stderr.join('')}`);
+    return proc.lines.join('\n');
+  });
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+export async function waitForPort(port, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await sleep(50);
+  }
+}
+
+export function tempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+  const unregister = atExit(remove);
+  return {
+    dir,
+    remove() {
+      unregister();
+      remove();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// nginx
+
+/**
+ * nginx on 127.0.0.1:port, one worker, no access log. `locations` is extra config inside the server block;
+ * the default is the fixed reply the benchmarks hit.
+ */
+export async function startNginx(port, locations = 'location = /small { return 200 "ok"; }') {
+  const tmp = tempDir('loupe-bench-nginx-');
+  fs.chmodSync(tmp.dir, 0o755);
+  const conf = `
+worker_processes 1;
+daemon off;
+master_process on;
+pid ${tmp.dir}/nginx.pid;
+error_log ${tmp.dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${tmp.dir}/body;
+  proxy_temp_path ${tmp.dir}/proxy;
+  fastcgi_temp_path ${tmp.dir}/fastcgi;
+  uwsgi_temp_path ${tmp.dir}/uwsgi;
+  scgi_temp_path ${tmp.dir}/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  default_type text/plain;
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    ${locations}
+  }
+}
+`;
+  fs.writeFileSync(path.join(tmp.dir, 'nginx.conf'), conf);
+  const proc = startProcess('nginx', ['-c', path.join(tmp.dir, 'nginx.conf'), '-p', tmp.dir]);
+  try {
+    await waitForPort(port);
+  } catch (err) {
+    await proc.stop(1000);
+    tmp.remove();
+    throw new Error(`nginx did not start: ${err.message}; stderr: ${proc.stderr.join('')}`);
+  }
+  const workerPid = childPids(proc.pid)[0];
+  // A master killed with SIGKILL (crash cleanup) leaves its worker behind: kill that one by pid too.
+  const unregisterWorker = atExit(() => {
+    if (workerPid !== undefined && pidAlive(workerPid)) process.kill(workerPid, 'SIGKILL');
+  });
+  return {
+    port,
+    pid: proc.pid,
+    workerPid,
+    async stop() {
+      // SIGTERM to the master is nginx's fast shutdown; it stops its worker. Check the worker by pid anyway.
+      await proc.stop(5_000);
+      if (workerPid !== undefined && pidAlive(workerPid)) {
+        try {
+          process.kill(workerPid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+      unregisterWorker();
+      tmp.remove();
+    },
+  };
+}
+
+function childPids(pid) {
+  try {
+    return fs
+      .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// loupe up and its API
+
+export async function startLoupe(name = 'bench') {
+  const port = await freePort();
+  const data = tempDir('loupe-bench-data-');
+  const proc = startProcess('node', [
+    loupeBin,
+    'up',
+    '--port',
+    String(port),
+    '--data-dir',
+    data.dir,
+    '--name',
+    name,
+  ]);
+  try {
+    await proc.waitForLine(/ready/, 60_000);
+  } catch (err) {
+    await proc.stop(2_000);
+    data.remove();
+    throw err;
+  }
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    pid: proc.pid,
+    proc,
+    query: (sql) => apiQuery(url, sql),
+    status: () => httpJson('GET', `${url}/api/v1/status`),
+    async stop() {
+      await proc.stop(20_000);
+      data.remove();
+    },
+  };
+}
+
+export function httpJson(method, url, body, timeoutMs = 30_000) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      url,
+      {
+        method,
+        agent: false,
+        timeout: timeoutMs,
+        headers: payload
+          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+          : {},
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          if (res.statusCode !== 200) reject(new Error(`${method} ${url}: ${res.statusCode} ${text}`));
+          else resolve(JSON.parse(text));
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: timeout`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export async function apiQuery(url, sql) {
+  const answer = await httpJson('POST', `${url}/api/v1/query`, { sql });
+  return answer.rows;
+}
+
+/**
+ * Polls `SELECT count(*) ...` (`countSql`, one column `n`) every `everyMs` until it reaches `expected` or stops
+ * changing for `quietMs`. The store flushes every second, so rows show up in steps. Polling costs the collector
+ * a little CPU (and the bench's own API calls are captured: the bench is not the collector's process), so the
+ * CPU benchmark polls at the same cadence while measuring the idle baseline.
+ */
+export async function waitForCount(
+  loupe,
+  countSql,
+  expected,
+  { quietMs = 3_000, timeoutMs = 30_000, everyMs = 500 } = {},
+) {
+  const started = Date.now();
+  let last = -1;
+  let since = Date.now();
+  for (;;) {
+    const rows = await loupe.query(countSql);
+    const n = Number(rows[0]?.n ?? 0);
+    if (n >= expected) return { n, waitedMs: Date.now() - started, timedOut: false };
+    if (n !== last) {
+      last = n;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) {
+      return { n, waitedMs: Date.now() - started, timedOut: false };
+    }
+    if (Date.now() - started > timeoutMs) return { n, waitedMs: Date.now() - started, timedOut: true };
+    await sleep(everyMs);
+  }
+}
+
+/** Polls `countSql` for `ms` at waitForCount's cadence: the idle baseline of the same polling. */
+export async function pollFor(loupe, countSql, ms, everyMs = 500) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await loupe.query(countSql);
+    await sleep(Math.min(everyMs, Math.max(0, end - Date.now())));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// /proc
+
+let clockTicks;
+function ticksPerSecond() {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** user and system CPU seconds of a process, all its threads included. */
+export function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at ") ": state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const hz = ticksPerSecond();
+  return { user: Number(fields[11]) / hz, system: Number(fields[12]) / hz };
+}
+
+export function cpuDelta(before, after) {
+  const user = after.user - before.user;
+  const system = after.system - before.system;
+  return { user, system, total: user + system };
+}
+
+export function rssBytes(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** VmRSS and its parts (RssAnon: heaps; RssFile: mapped code such as node and libduckdb, shared with other
+ * processes; the BPF ring buffer's pages count in VmRSS too, twice, as the kernel maps them twice). Bytes. */
+export function rssParts(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
+/** Samples VmRSS (and RssAnon) every `everyMs`; `max`/`maxAnon` since start or the last `reset()`. */
+export function sampleRss(pid, everyMs = 200) {
+  const state = { max: 0, maxAnon: 0, last: 0, samples: 0 };
+  const take = () => {
+    try {
+      const parts = rssParts(pid);
+      state.last = parts.rss;
+      state.max = Math.max(state.max, parts.rss);
+      state.maxAnon = Math.max(state.maxAnon, parts.anon);
+      state.samples += 1;
+    } catch {
+      // process gone
+    }
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    get max() {
+      return state.max;
+    },
+    get maxAnon() {
+      return state.maxAnon;
+    },
+    get last() {
+      return state.last;
+    },
+    reset() {
+      state.max = 0;
+      state.maxAnon = 0;
+      take();
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// BPF program statistics
+
+const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
+
+/** Turns on run-time accounting of BPF programs; the previous value is restored by the returned function. */
+export function enableBpfStats() {
+  const previous = fs.readFileSync(STATS_SYSCTL, 'utf8').trim();
+  execFileSync('sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=1']);
+  const restore = () => execFileSync('sysctl', ['-q', '-w', `kernel.bpf_stats_enabled=${previous}`]);
+  const unregister = atExit(restore);
+  return {
+    previous,
+    restore() {
+      unregister();
+      restore();
+    },
+  };
+}
+
+/** Ids of the BPF programs a process holds open (its fds that are bpf-prog anon inodes). */
+export function bpfProgIdsOf(pid) {
+  const ids = new Set();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    let link;
+    try {
+      link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (link !== 'anon_inode:bpf-prog') continue;
+    try {
+      const m = /^prog_id:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (m) ids.add(Number(m[1]));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return ids;
+}
+
+const LOUPE_PROG = /^(enter|exit)_/;
+
+/** Every loaded program named like loupe's (enter_*, exit_*), from `bpftool prog show -j`. */
+export function loupeLikePrograms() {
+  const progs = JSON.parse(
+    execFileSync('bpftool', ['prog', 'show', '-j'], { maxBuffer: 64 << 20 }).toString(),
+  );
+  return progs.filter((p) => LOUPE_PROG.test(p.name ?? ''));
+}
+
+/** run_time_ns and run_cnt summed over the loupe programs held by `pid`, and per program name. */
+export function bpfRunTime(pid) {
+  const ids = bpfProgIdsOf(pid);
+  let runTimeNs = 0;
+  let runCount = 0;
+  let programs = 0;
+  const byName = {};
+  for (const p of loupeLikePrograms()) {
+    if (!ids.has(p.id)) continue;
+    programs += 1;
+    runTimeNs += p.run_time_ns ?? 0;
+    runCount += p.run_cnt ?? 0;
+    byName[p.name] = { runTimeNs: p.run_time_ns ?? 0, runCount: p.run_cnt ?? 0 };
+  }
+  return { runTimeNs, runCount, programs, byName };
+}
+
+/** The programs that took the most time between two bpfRunTime readings, as "name N µs/run × runs". */
+export function topPrograms(before, after, n = 4) {
+  return Object.entries(after.byName)
+    .map(([name, a]) => {
+      const b = before.byName[name] ?? { runTimeNs: 0, runCount: 0 };
+      return { name, ns: a.runTimeNs - b.runTimeNs, runs: a.runCount - b.runCount };
+    })
+    .sort((x, y) => y.ns - x.ns)
+    .slice(0, n)
+    .map(
+      (p) =>
+        `${p.name} ${(p.ns / 1e6).toFixed(1)} ms/${p.runs} runs (${(p.ns / Math.max(1, p.runs)).toFixed(0)} ns)`,
+    )
+    .join(', ');
+}
+
+/** Programs named like loupe's that `ourPids` do not hold: another collector (a test run?) on this kernel. */
+export function foreignCollectorPrograms(ourPids = []) {
+  const ours = new Set();
+  for (const pid of ourPids) for (const id of bpfProgIdsOf(pid)) ours.add(id);
+  return loupeLikePrograms().filter((p) => !ours.has(p.id)).length;
+}
+
+/** Set when anything seen during a run makes its figures suspect; RESULT lines carry it as `noisy=`. */
+export const noise = { noisy: false, reasons: [] };
+function markNoisy(reason) {
+  noise.noisy = true;
+  if (!noise.reasons.includes(reason)) noise.reasons.push(reason);
+}
+
+export function warnIfForeignCollectors(ourPids = []) {
+  const n = foreignCollectorPrograms(ourPids);
+  if (n > 0) {
+    markNoisy('another collector');
+    console.log(
+      `WARNING: ${n} loupe-like BPF programs (enter_*/exit_*) belong to another process: another collector ` +
+        'is running on this kernel (tests?); it taxes every syscall here and skews these figures',
+    );
+  }
+  return n;
+}
+
+/**
+ * Waits (bounded) until the machine is quiet: under `maxBusy` of all CPUs busy over a second and no other
+ * collector loaded. Other engineers' tests share this machine; a figure taken beside them is noise. Returns what
+ * it saw, and says so when it gave up waiting.
+ */
+export async function waitForQuietMachine({ ourPids = [], maxBusy = 0.15, maxWaitMs = 15_000 } = {}) {
+  const started = Date.now();
+  for (;;) {
+    const busy = await busyCpuFraction(1000);
+    const foreign = foreignCollectorPrograms(ourPids);
+    if (busy <= maxBusy && foreign === 0) return { busy, foreign, quiet: true };
+    if (Date.now() - started >= maxWaitMs) {
+      markNoisy(foreign ? 'another collector' : 'busy machine');
+      console.log(
+        `WARNING: machine not quiet after ${Math.round(maxWaitMs / 1000)} s: ${(busy * 100).toFixed(0)}% CPU busy` +
+          `${foreign ? `, ${foreign} BPF programs of another collector loaded` : ''}; measuring anyway, expect noise`,
+      );
+      return { busy, foreign, quiet: false };
+    }
+  }
+}
+
+/** CPU seconds of every user process now, with its parent, from /proc/PID/stat. */
+function processCpuTable() {
+  const hz = ticksPerSecond();
+  const table = new Map();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ppid = Number(f[1]);
+      // Kernel threads (children of kthreadd, pid 2) carry softirq work our own load causes: not "others".
+      if (Number(entry) === 2 || ppid === 2) continue;
+      table.set(Number(entry), { ppid, cpu: (Number(f[11]) + Number(f[12])) / hz });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return table;
+}
+
+/**
+ * Measures the CPU that processes other than this benchmark and its descendants use while it runs: other
+ * engineers' tests on a shared machine. Processes that start and end between the two readings are missed.
+ * `stop()` returns the average number of cores they used and marks the run noisy above `maxCores`.
+ */
+export function foreignCpuMeter(label, maxCores = 0.15) {
+  const before = processCpuTable();
+  const t0 = Date.now();
+  return {
+    stop() {
+      const after = processCpuTable();
+      const ours = (pid) => {
+        for (let p = pid, hops = 0; p > 1 && hops < 32; hops++) {
+          if (p === process.pid) return true;
+          p = after.get(p)?.ppid ?? before.get(p)?.ppid ?? 0;
+        }
+        return false;
+      };
+      let seconds = 0;
+      for (const [pid, { cpu }] of after) {
+        if (ours(pid)) continue;
+        seconds += cpu - (before.get(pid)?.cpu ?? 0);
+      }
+      const cores = seconds / Math.max(0.001, (Date.now() - t0) / 1000);
+      if (cores > maxCores) {
+        markNoisy('other processes busy');
+        console.log(`WARNING: other processes used ${cores.toFixed(2)} cores during ${label}; expect noise`);
+      }
+      return cores;
+    },
+  };
+}
+
+/** Fraction of all CPUs busy over `ms` (our processes included), to flag a noisy machine. */
+export function busyCpuFraction(ms = 500) {
+  const read = () => {
+    const parts = fs
+      .readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const idle = parts[3] + (parts[4] ?? 0);
+    return { idle, total: parts.reduce((a, b) => a + b, 0) };
+  };
+  const a = read();
+  return sleep(ms).then(() => {
+    const b = read();
+    return 1 - (b.idle - a.idle) / Math.max(1, b.total - a.total);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Paced load
+
+/**
+ * Runs bench/load-client.mjs: `rate` requests/s over `connections` keep-alive connections for `durationMs`.
+ * Resolves with its JSON summary.
+ */
+export async function pacedLoad({ port, path: urlPath, rate, durationMs, connections }) {
+  const proc = startProcess('node', [
+    path.join(benchDir, 'load-client.mjs'),
+    '--port',
+    String(port),
+    '--path',
+    urlPath,
+    '--rate',
+    String(rate),
+    '--duration-ms',
+    String(durationMs),
+    '--connections',
+    String(connections),
+  ]);
+  const timer = setTimeout(() => void proc.stop(1_000), durationMs + 30_000);
+  const [{ code }] = await Promise.all([proc.exited, proc.closed]);
+  clearTimeout(timer);
+  children.delete(proc);
+  const last = proc.lines.filter((l) => l.startsWith('{')).pop();
+  if (code !== 0 || last === undefined) {
+    throw new Error(`load client exited ${code}: ${proc.stderr.join('')}`);
+  }
+  return { ...JSON.parse(last), pid: proc.pid };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Numbers
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export function ratio(a, b) {
+  return b === 0 ? NaN : a / b;
+}
+
+export const fmt = {
+  n: (x, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : String(x)),
+  mib: (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`,
+  us: (seconds) => `${(seconds * 1e6).toFixed(2)} µs`,
+  r: (x) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a'),
+};
+
+export function machineLine() {
+  const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
+  return `${os.cpus().length} CPUs (${cpu}), kernel ${os.release()}, ${fmt.mib(os.totalmem())} RAM, node ${process.version}`;
+}
+
+/** The commit measured, and whether the work tree differs from it (the build is of the work tree). */
+export function commitLine() {
+  try {
+    const head = execFileSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD']).toString().trim();
+    const dirty = execFileSync('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no'])
+      .toString()
+      .trim();
+    return `${head}${dirty ? ' + uncommitted changes' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function header(title) {
+  console.log(`\n=== ${title} ===`);
+  console.log(`machine: ${machineLine()}`);
+  console.log(`date: ${new Date().toISOString()}, commit ${commitLine()}`);
+}
+
+export function requireRoot() {
+  if (process.getuid?.() !== 0) {
+    console.error('this benchmark needs root (eBPF capture)');
+    process.exit(2);
+  }
+}

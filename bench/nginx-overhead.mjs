@@ -1,0 +1,147 @@
+/**
+ * What capture costs a busy server (target: throughput with the collector ≥ 0.85 of without).
+ *
+ * nginx (one worker, no access log, `location = /small { return 200 "ok"; }`) on loopback, driven at saturation
+ * by `wrk -t1 -c16 -d5s --latency`, alternately without and with `loupe up` running (off/on, ROUNDS rounds, each
+ * run after a 1 s wrk warm-up). wrk and nginx share the two cores with the collector, as on a real node.
+ * Prints per-round figures and the ratios (on/off) of the medians: requests/s, p50 and p99 latency. For the on
+ * runs it also reports how much of the traffic the collector stored, its drops and its CPU.
+ *
+ * Usage: node bench/nginx-overhead.mjs [--rounds 3] [--duration 5s] [--connections 16]
+ */
+import console from 'node:console';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import {
+  cpuDelta,
+  cpuSeconds,
+  fmt,
+  foreignCpuMeter,
+  freePort,
+  header,
+  noise,
+  median,
+  requireRoot,
+  runCommand,
+  startLoupe,
+  startNginx,
+  waitForCount,
+  waitForQuietMachine,
+  warnIfForeignCollectors,
+} from './lib.mjs';
+
+const TARGET_RATIO = 0.85;
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5s' },
+    connections: { type: 'string', default: '16' },
+  },
+});
+const rounds = Number(values.rounds);
+
+requireRoot();
+header(
+  `nginx throughput and latency with and without the collector (wrk -t1 -c${values.connections} -d${values.duration})`,
+);
+
+/** wrk's "123.45us" / "1.20ms" / "2.00s" to microseconds. */
+function toUs(text) {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
+  if (!m) return NaN;
+  return Number(m[1]) * { us: 1, ms: 1e3, s: 1e6 }[m[2]];
+}
+
+function parseWrk(out) {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const p50 = toUs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '');
+  const p99 = toUs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '');
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out)?.[0] ?? '';
+  if (!Number.isFinite(rps)) throw new Error(`cannot read wrk output:\n${out}`);
+  return { rps, requests, p50, p99, errors };
+}
+
+async function wrk(url, duration) {
+  return parseWrk(
+    await runCommand('wrk', ['-t1', `-c${values.connections}`, `-d${duration}`, '--latency', url], 60_000),
+  );
+}
+
+const port = await freePort();
+const nginx = await startNginx(port);
+const url = `http://127.0.0.1:${port}/small`;
+const off = [];
+const on = [];
+let loupe;
+try {
+  for (let round = 1; round <= rounds; round++) {
+    await waitForQuietMachine({ maxWaitMs: round === 1 ? 15_000 : 8_000 });
+    await wrk(`${url}?warmup`, '1s');
+    const meterOff = foreignCpuMeter(`round ${round} off`);
+    const a = await wrk(url, values.duration);
+    a.others = meterOff.stop();
+    off.push(a);
+    console.log(
+      `round ${round} off: ${fmt.n(a.rps)} req/s, p50 ${fmt.n(a.p50, 1)} µs, p99 ${fmt.n(a.p99, 1)} µs ${a.errors}` +
+        `| other processes ${a.others.toFixed(2)} cores`,
+    );
+
+    loupe = await startLoupe(`bench-overhead-${round}`);
+    warnIfForeignCollectors([loupe.pid]);
+    await wrk(`${url}?warmup`, '1s');
+    const status0 = await loupe.status();
+    const meterOn = foreignCpuMeter(`round ${round} on`);
+    const cpu0 = cpuSeconds(loupe.pid);
+    const t0 = performance.now();
+    const b = await wrk(url, values.duration);
+    warnIfForeignCollectors([loupe.pid]);
+    const cores = cpuDelta(cpu0, cpuSeconds(loupe.pid)).total / ((performance.now() - t0) / 1000);
+    b.others = meterOn.stop();
+    // The measured run has its own path (the warm-up used ?warmup); the collector may still be behind.
+    const stored = await waitForCount(
+      loupe,
+      `SELECT count(*) AS n FROM http_events WHERE req_path = '/small' AND local_port = ${port} AND role = 'server'`,
+      b.requests,
+      { quietMs: 3_000, timeoutMs: 25_000 },
+    );
+    const status1 = await loupe.status();
+    b.stored = stored.n;
+    b.drops = status1.drops - status0.drops;
+    b.cores = cores;
+    on.push(b);
+    console.log(
+      `round ${round} on:  ${fmt.n(b.rps)} req/s, p50 ${fmt.n(b.p50, 1)} µs, p99 ${fmt.n(b.p99, 1)} µs ${b.errors}` +
+        `| other processes ${b.others.toFixed(2)} cores ` +
+        `| collector ${cores.toFixed(2)} cores, stored ${b.stored} server rows of ~${b.requests} requests ` +
+        `(${fmt.r(b.stored / b.requests)}; wrk counts only completed ones), drops ${b.drops}` +
+        `${stored.timedOut ? ', store still behind after 25 s' : ''}`,
+    );
+    await loupe.stop();
+    loupe = undefined;
+  }
+
+  const m = (runs, key) => median(runs.map((r) => r[key]));
+  const throughput = m(on, 'rps') / m(off, 'rps');
+  console.log('');
+  console.log(
+    `medians off: ${fmt.n(m(off, 'rps'))} req/s, p50 ${fmt.n(m(off, 'p50'), 1)} µs, p99 ${fmt.n(m(off, 'p99'), 1)} µs`,
+  );
+  console.log(
+    `medians on:  ${fmt.n(m(on, 'rps'))} req/s, p50 ${fmt.n(m(on, 'p50'), 1)} µs, p99 ${fmt.n(m(on, 'p99'), 1)} µs`,
+  );
+  console.log(`per-round throughput ratios: ${on.map((r, i) => fmt.r(r.rps / off[i].rps)).join(', ')}`);
+  console.log(
+    `RATIO throughput on/off ${fmt.r(throughput)} (target ≥ ${TARGET_RATIO}: ${throughput >= TARGET_RATIO ? 'met' : 'MISSED'}), ` +
+      `p50 latency on/off ${fmt.r(m(on, 'p50') / m(off, 'p50'))}, p99 latency on/off ${fmt.r(m(on, 'p99') / m(off, 'p99'))}`,
+  );
+  console.log(
+    `RESULT nginx-overhead rps_off=${fmt.n(m(off, 'rps'))} rps_on=${fmt.n(m(on, 'rps'))} ` +
+      `throughput_ratio=${fmt.r(throughput)} p50_ratio=${fmt.r(m(on, 'p50') / m(off, 'p50'))} ` +
+      `p99_ratio=${fmt.r(m(on, 'p99') / m(off, 'p99'))} stored_ratio=${fmt.r(m(on, 'stored') / m(on, 'requests'))} noisy=${noise.noisy}`,
+  );
+} finally {
+  await loupe?.stop();
+  await nginx.stop();
+}
