@@ -184,6 +184,7 @@ describe('ConnectionTracker', () => {
         reqHeaders: headers({ host: 'api', authorization: REDACTED, 'x-request-id': 'r1, r2' }),
         reqBody: '',
         reqBodySize: 0,
+        reqBodyTruncated: false,
         respStatus: 200,
         respMessage: 'OK',
         respHeaders: headers({
@@ -193,6 +194,7 @@ describe('ConnectionTracker', () => {
         }),
         respBody: '{"id":42}',
         respBodySize: 9,
+        respBodyTruncated: false,
         latencyNs: 3000,
       },
     ]);
