@@ -11,6 +11,7 @@ import type {
 } from '../../conn/connection-tracker.js';
 import type { MysqlRecord } from '../../store/records.js';
 import { normalizeQuery } from '../sql/normalize-query.js';
+import { requestDirection, roleOfRequestDirection } from '../sql/request-direction.js';
 import { MysqlFramer, type MysqlPacket } from './mysql-framer.js';
 import { decodeExecuteParams, lengthEncodedInt } from './mysql-values.js';
 
@@ -112,12 +113,12 @@ export class MysqlSession implements ProtocolSession {
       inSync,
       1,
     );
-    this.clientDirection = commandDirection(context.role());
+    this.clientDirection = requestDirection(context.role());
   }
 
   onData(direction: Direction, data: Buffer, tsNs: number): void {
     if (this.stopped) return;
-    this.clientDirection ??= commandDirection(this.context.role()) ?? guessClient(direction, data);
+    this.clientDirection ??= requestDirection(this.context.role()) ?? guessClient(direction, data);
     if (this.clientDirection === undefined) return;
     (direction === this.clientDirection ? this.fromClient : this.fromServer).onData(data, tsNs);
   }
@@ -275,7 +276,8 @@ export class MysqlSession implements ProtocolSession {
     if (command === undefined) return;
     this.command = undefined;
     const endpoint = this.context.endpoint();
-    const role: Role = endpoint.role === 'unknown' ? this.inferredRole() : endpoint.role;
+    const role: Role =
+      endpoint.role === 'unknown' ? roleOfRequestDirection(this.clientDirection) : endpoint.role;
     this.context.counters.sqlRecords++;
     this.onRecord({
       ...endpoint,
@@ -291,17 +293,6 @@ export class MysqlSession implements ProtocolSession {
       latencyNs: Math.max(0, endNs - command.startNs),
     });
   }
-
-  private inferredRole(): Role {
-    if (this.clientDirection === undefined) return 'unknown';
-    return this.clientDirection === 'ingress' ? 'server' : 'client';
-  }
-}
-
-function commandDirection(role: Role): Direction | undefined {
-  if (role === 'server') return 'ingress';
-  if (role === 'client') return 'egress';
-  return undefined;
 }
 
 /** Without a role: a greeting (protocol 10) comes from the server, a sequence-0 command from the client. */

@@ -11,6 +11,7 @@ import type {
 } from '../../conn/connection-tracker.js';
 import type { PgsqlRecord } from '../../store/records.js';
 import { normalizeQuery } from '../sql/normalize-query.js';
+import { requestDirection, roleOfRequestDirection } from '../sql/request-direction.js';
 import { BACKEND_TAGS, FRONTEND_TAGS, looksLikeStartup, PgFramer, type PgMessage } from './pgsql-framer.js';
 
 export interface PgsqlOptions {
@@ -85,7 +86,7 @@ export class PgsqlSession implements ProtocolSession {
       startup: false,
       inSync,
     });
-    this.frontendDirection = directionOfRequests(context.role());
+    this.frontendDirection = requestDirection(context.role());
   }
 
   onData(direction: Direction, data: Buffer, tsNs: number): void {
@@ -99,7 +100,7 @@ export class PgsqlSession implements ProtocolSession {
         if (direction === this.frontendDirection) this.frontend.expectUntyped();
       }
     }
-    this.frontendDirection ??= directionOfRequests(this.context.role()) ?? guessFrontend(direction, data);
+    this.frontendDirection ??= requestDirection(this.context.role()) ?? guessFrontend(direction, data);
     if (this.frontendDirection === undefined) return;
     (direction === this.frontendDirection ? this.frontend : this.backend).onData(data, tsNs);
   }
@@ -272,7 +273,8 @@ export class PgsqlSession implements ProtocolSession {
     const exchange = this.pending.shift();
     if (exchange === undefined) return;
     const endpoint = this.context.endpoint();
-    const role: Role = endpoint.role === 'unknown' ? this.inferredRole() : endpoint.role;
+    const role: Role =
+      endpoint.role === 'unknown' ? roleOfRequestDirection(this.frontendDirection) : endpoint.role;
     this.context.counters.sqlRecords++;
     this.onRecord({
       ...endpoint,
@@ -287,17 +289,6 @@ export class PgsqlSession implements ProtocolSession {
       latencyNs: Math.max(0, endNs - exchange.startNs),
     });
   }
-
-  private inferredRole(): Role {
-    if (this.frontendDirection === undefined) return 'unknown';
-    return this.frontendDirection === 'ingress' ? 'server' : 'client';
-  }
-}
-
-function directionOfRequests(role: Role): Direction | undefined {
-  if (role === 'server') return 'ingress';
-  if (role === 'client') return 'egress';
-  return undefined;
 }
 
 /** Without a role, the side that speaks a frontend-only message first is the frontend. */
