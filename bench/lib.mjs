@@ -596,7 +596,7 @@ export function warnIfForeignCollectors(ourPids = []) {
 
 /**
  * Waits (bounded) until the machine is quiet: under `maxBusy` of all CPUs busy over a second and no other
- * collector loaded. Other engineers' tests share this machine; a figure taken beside them is noise. Returns what
+ * collector loaded. Other workloads may share this machine; a figure taken beside them is noise. Returns what
  * it saw, and says so when it gave up waiting.
  */
 export async function waitForQuietMachine({ ourPids = [], maxBusy = 0.15, maxWaitMs = 15_000 } = {}) {
@@ -638,7 +638,7 @@ function processCpuTable() {
 
 /**
  * Measures the CPU that processes other than this benchmark and its descendants use while it runs: other
- * engineers' tests on a shared machine. Processes that start and end between the two readings are missed.
+ * other workloads on a shared machine. Processes that start and end between the two readings are missed.
  * `stop()` returns the average number of cores they used and marks the run noisy above `maxCores`.
  */
 export function foreignCpuMeter(label, maxCores = 0.15) {
