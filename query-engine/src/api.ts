@@ -7,10 +7,13 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { QueryError } from './sql-guard.js';
 import type { QueryResult } from './query-runner.js';
+import { fragmentRoutes, type FragmentExecutor } from './fanout/fragment-route.js';
+import { errorBody, errorSchema, nodeAnswerSchema } from './http-errors.js';
+
+export { errorBody, errorSchema, nodeAnswerSchema };
 
 /** What the node reports about itself; provided by the collector, read on every status or metrics request. */
 export interface CollectorStatus {
@@ -37,7 +40,12 @@ export interface ApiOptions {
   /** Required when host is not loopback; when given it is checked on loopback too. */
   token?: string;
   logger?: boolean;
+  /** Serves POST /api/v1/fragment (a collector answering a broker) when given; QueryRunner satisfies it. */
+  fragments?: FragmentExecutor;
 }
+
+/** How a node's part of a query ended; a single node's own API always answers 'ok' or 'error'. */
+export type NodeAnswerStatus = 'ok' | 'error' | 'timeout' | 'down';
 
 export interface NodeAnswer {
   name: string;
@@ -45,6 +53,9 @@ export interface NodeAnswer {
   rows: number;
   ms: number;
   error: string | null;
+  status?: NodeAnswerStatus;
+  /** The node had more than the per-fragment row or byte cap; only the first part of its rows is in. */
+  truncated?: boolean;
 }
 
 export interface QueryResponse {
@@ -52,6 +63,8 @@ export interface QueryResponse {
   rows: QueryResult['rows'];
   nodes: NodeAnswer[];
   truncated: boolean;
+  /** At the broker: how long planning, the nodes (fragments run, sent and loaded) and the merge took. */
+  timings?: { planMs: number; fanOutMs: number; mergeMs: number };
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -64,33 +77,24 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Compares digests so that neither the token's content nor its length leaks through timing. */
-function tokenMatches(header: string | undefined, token: string): boolean {
+export function tokenMatches(header: string | undefined, token: string): boolean {
   const presented = /^Bearer (.+)$/.exec(header ?? '')?.[1] ?? '';
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(presented), digest(token));
 }
 
-const nodeAnswerSchema = {
+export const queryResponseSchema = {
   type: 'object',
-  required: ['name', 'ok', 'rows', 'ms', 'error'],
+  required: ['columns', 'rows', 'nodes', 'truncated'],
   properties: {
-    name: { type: 'string' },
-    ok: { type: 'boolean' },
-    rows: { type: 'integer' },
-    ms: { type: 'number' },
-    error: { type: ['string', 'null'] },
-  },
-} as const;
-
-const errorSchema = {
-  type: 'object',
-  required: ['statusCode', 'code', 'error', 'message'],
-  properties: {
-    statusCode: { type: 'integer' },
-    code: { type: 'string' },
-    error: { type: 'string' },
-    message: { type: 'string' },
+    columns: { type: 'array', items: { type: 'string' } },
+    rows: { type: 'array', items: { type: 'object', additionalProperties: true } },
     nodes: { type: 'array', items: nodeAnswerSchema },
+    truncated: { type: 'boolean' },
+    timings: {
+      type: 'object',
+      properties: { planMs: { type: 'number' }, fanOutMs: { type: 'number' }, mergeMs: { type: 'number' } },
+    },
   },
 } as const;
 
@@ -101,20 +105,7 @@ const querySchema = {
     additionalProperties: false,
     properties: { sql: { type: 'string', minLength: 1, maxLength: 100_000 } },
   },
-  response: {
-    200: {
-      type: 'object',
-      required: ['columns', 'rows', 'nodes', 'truncated'],
-      properties: {
-        columns: { type: 'array', items: { type: 'string' } },
-        rows: { type: 'array', items: { type: 'object', additionalProperties: true } },
-        nodes: { type: 'array', items: nodeAnswerSchema },
-        truncated: { type: 'boolean' },
-      },
-    },
-    '4xx': errorSchema,
-    '5xx': errorSchema,
-  },
+  response: { 200: queryResponseSchema, '4xx': errorSchema, '5xx': errorSchema },
 } as const;
 
 const statusSchema = {
@@ -142,17 +133,7 @@ const healthSchema = {
 
 const metricsSchema = { response: { 200: { type: 'string' }, '5xx': errorSchema } } as const;
 
-function errorBody(statusCode: number, code: string, message: string, nodes?: NodeAnswer[]) {
-  return {
-    statusCode,
-    code,
-    error: STATUS_CODES[statusCode] ?? 'Error',
-    message,
-    ...(nodes ? { nodes } : {}),
-  };
-}
-
-function escapeLabel(value: string): string {
+export function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
@@ -241,25 +222,41 @@ function operationsRoutes(options: ApiOptions): FastifyPluginAsync {
   };
 }
 
+/** Refuses every request of the plugin it is added to unless it carries `Authorization: Bearer <token>`. */
+export function requireToken(app: FastifyInstance, token: string | undefined): void {
+  if (!token) return;
+  app.addHook('onRequest', async (request, reply) => {
+    if (!tokenMatches(request.headers.authorization, token)) {
+      return reply
+        .code(401)
+        .send(errorBody(401, 'UNAUTHORIZED', 'missing or wrong Authorization: Bearer token'));
+    }
+  });
+}
+
 /** Everything under /api/v1: behind the token when there is one. */
 function apiV1(options: ApiOptions): FastifyPluginAsync {
   return async (app) => {
-    const token = options.token;
-    if (token) {
-      app.addHook('onRequest', async (request, reply) => {
-        if (!tokenMatches(request.headers.authorization, token)) {
-          return reply
-            .code(401)
-            .send(errorBody(401, 'UNAUTHORIZED', 'missing or wrong Authorization: Bearer token'));
-        }
-      });
-    }
+    requireToken(app, options.token);
     await app.register(queryRoutes(options));
     await app.register(statusRoutes(options));
+    if (options.fragments) {
+      await app.register(fragmentRoutes(options.fragments, undefined, (message) => app.log.warn(message)));
+    }
   };
 }
 
-export function buildApi(options: ApiOptions): FastifyInstance {
+export interface BaseAppOptions {
+  host?: string;
+  token?: string;
+  logger?: boolean;
+}
+
+/**
+ * What the node API and the broker share: the token rule for the bind address, strict body validation, and
+ * errors that always carry a code and an HTTP status. Routes are added by the caller.
+ */
+export function createBaseApp(options: BaseAppOptions): FastifyInstance {
   const host = options.host ?? DEFAULT_HOST;
   if (!isLoopback(host) && !options.token) {
     throw new Error(`refusing to serve the API on ${host} without a token: set one, or bind to 127.0.0.1`);
@@ -278,9 +275,14 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(errorBody(404, 'NOT_FOUND', `no route ${request.method} ${request.url}`)),
   );
+  bindHosts.set(app, host);
+  return app;
+}
+
+export function buildApi(options: ApiOptions): FastifyInstance {
+  const app = createBaseApp(options);
   app.register(apiV1(options), { prefix: '/api/v1' });
   app.register(operationsRoutes(options));
-  bindHosts.set(app, host);
   return app;
 }
 

@@ -13,6 +13,7 @@ import {
   DuckDBTypeId,
   JsonDuckDBValueConverter,
   type DuckDBConnection,
+  type DuckDBResult,
   type DuckDBType,
   type DuckDBValue,
   type DuckDBValueConverter,
@@ -168,7 +169,7 @@ function isInterrupt(error: unknown): boolean {
 
 export class QueryRunner {
   private readonly source: ConnectionSource;
-  private readonly limits: QueryLimits;
+  readonly limits: QueryLimits;
   private running = 0;
   private readonly totals: QueryRunnerCounters = { queries: 0, failed: 0, timedOut: 0, refusedBusy: 0 };
 
@@ -196,6 +197,45 @@ export class QueryRunner {
   /** Guards, then runs `sql`; rejects with a QueryError carrying a code and an HTTP status. */
   async run(sql: string): Promise<QueryResult> {
     await assertSelectOnly(sql);
+    return this.admitted(async () => {
+      // One connection per query: interrupt() stops whatever runs on a connection, so sharing one would let a
+      // timeout cancel someone else's query.
+      const connection = await this.source.connect();
+      try {
+        return await this.limited(connection, () => this.materialize(connection, sql));
+      } finally {
+        connection.closeSync();
+      }
+    });
+  }
+
+  /**
+   * run() on a connection the caller owns and keeps open: the broker's, whose temporary tables hold the
+   * fragments' rows for this one query.
+   */
+  async runOn(connection: DuckDBConnection, sql: string): Promise<QueryResult> {
+    await assertSelectOnly(sql);
+    return this.admitted(() => this.limited(connection, () => this.materialize(connection, sql)));
+  }
+
+  /**
+   * Guards `sql`, then hands its streaming result to `consume` under the same limits as run(): the
+   * collector's fragment route encodes the chunks as they come instead of materializing rows.
+   */
+  async stream<T>(sql: string, consume: (result: DuckDBResult) => Promise<T>): Promise<T> {
+    await assertSelectOnly(sql);
+    return this.admitted(async () => {
+      const connection = await this.source.connect();
+      try {
+        return await this.limited(connection, async () => consume(await connection.stream(sql)));
+      } finally {
+        connection.closeSync();
+      }
+    });
+  }
+
+  /** The concurrency cap and the counters around one admitted query. */
+  private async admitted<T>(work: () => Promise<T>): Promise<T> {
     if (this.running >= this.limits.maxConcurrent) {
       this.totals.refusedBusy += 1;
       throw new QueryError('QUERY_BUSY', `${this.running} queries are already running; try again`, 503);
@@ -203,7 +243,7 @@ export class QueryRunner {
     this.running += 1;
     this.totals.queries += 1;
     try {
-      return await this.execute(sql);
+      return await work();
     } catch (error) {
       this.totals.failed += 1;
       throw error;
@@ -212,33 +252,17 @@ export class QueryRunner {
     }
   }
 
-  private async execute(sql: string): Promise<QueryResult> {
-    // One connection per query: interrupt() stops whatever runs on a connection, so sharing one would let a
-    // timeout cancel someone else's query.
-    const connection = await this.source.connect();
+  /** Runs `work` under the time limit (interrupting the connection) and maps DuckDB errors to QueryErrors. */
+  private async limited<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       connection.interrupt();
     }, this.limits.timeoutMs);
     try {
-      // Streaming stops pulling chunks once the cap (plus one row, to know there were more) is reached.
-      const reader = await connection.streamAndReadUntil(sql, this.limits.maxRows + 1);
-      const names = reader.deduplicatedColumnNames();
-      // The result's column types, not the chunks' vector types: only the former keep aliases such as JSON.
-      const types = reader.columnTypes();
-      const columns = types.map((type, i) => ({ name: names[i] ?? '', type: columnTypeName(type) }));
-      const values = reader.getRows();
-      const truncated = values.length > this.limits.maxRows;
-      const rows = values
-        .slice(0, this.limits.maxRows)
-        .map((row) =>
-          Object.fromEntries(
-            row.map((value, i) => [names[i], jsonSafeValue(value, types[i] as DuckDBType, jsonSafeValue)]),
-          ),
-        );
-      return { columns, rows, truncated };
+      return await work();
     } catch (error) {
+      if (error instanceof QueryError) throw error;
       if (timedOut && isInterrupt(error)) {
         this.totals.timedOut += 1;
         throw new QueryError(
@@ -250,7 +274,25 @@ export class QueryRunner {
       throw new QueryError('QUERY_FAILED', error instanceof Error ? error.message : String(error), 400);
     } finally {
       clearTimeout(timer);
-      connection.closeSync();
     }
+  }
+
+  private async materialize(connection: DuckDBConnection, sql: string): Promise<QueryResult> {
+    // Streaming stops pulling chunks once the cap (plus one row, to know there were more) is reached.
+    const reader = await connection.streamAndReadUntil(sql, this.limits.maxRows + 1);
+    const names = reader.deduplicatedColumnNames();
+    // The result's column types, not the chunks' vector types: only the former keep aliases such as JSON.
+    const types = reader.columnTypes();
+    const columns = types.map((type, i) => ({ name: names[i] ?? '', type: columnTypeName(type) }));
+    const values = reader.getRows();
+    const truncated = values.length > this.limits.maxRows;
+    const rows = values
+      .slice(0, this.limits.maxRows)
+      .map((row) =>
+        Object.fromEntries(
+          row.map((value, i) => [names[i], jsonSafeValue(value, types[i] as DuckDBType, jsonSafeValue)]),
+        ),
+      );
+    return { columns, rows, truncated };
   }
 }

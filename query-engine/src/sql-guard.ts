@@ -73,9 +73,74 @@ function parser(): Promise<DuckDBConnection> {
 }
 
 async function serialize(sql: string): Promise<SerializedSql> {
+  return (await serializeSql(sql)) as unknown as SerializedSql;
+}
+
+/**
+ * Integers a double cannot hold exactly, kept as text in the parsed tree (prefixed so they cannot be mistaken
+ * for a string of the query) and printed back as numbers.
+ */
+const BIG_INTEGER_MARK = '\u0000int:';
+/** Whole-number DOUBLE constants: JSON.stringify would print 1e6 as 1000000, which DuckDB reads as an integer. */
+const DOUBLE_MARK = '\u0000dbl:';
+
+/** Quotes, outside strings, every integer token too long for a double (more than 15 digits). */
+function protectBigIntegers(json: string): string {
+  let out = '';
+  let i = 0;
+  while (i < json.length) {
+    const c = json[i] as string;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < json.length && json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      out += json.slice(i, j + 1);
+      i = j + 1;
+    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      const token = /^-?\d+(\.\d+)?([eE][-+]?\d+)?/.exec(json.slice(i, i + 64))?.[0] ?? c;
+      out += /^-?\d{16,}$/.test(token) ? JSON.stringify(`${BIG_INTEGER_MARK}${token}`) : token;
+      i += token.length;
+    } else {
+      out += c;
+      i += 1;
+    }
+  }
+  return out;
+}
+
+/** DuckDB's parse tree of `sql` (json_serialize_sql), for the planner to read and rewrite. */
+export async function serializeSql(sql: string): Promise<Record<string, unknown>> {
   const connection = await parser();
   const reader = await connection.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
-  return JSON.parse(String(reader.getRowsJS()[0]?.[0])) as SerializedSql;
+  // Source positions are dropped: "unknown" is 2^64-1, which only survives as text, and nothing needs them.
+  return JSON.parse(protectBigIntegers(String(reader.getRowsJS()[0]?.[0])), (key, value: unknown) =>
+    key === 'query_location' ? undefined : value,
+  ) as Record<string, unknown>;
+}
+
+function printTree(tree: unknown): string {
+  const json = JSON.stringify(tree, (_key, value: unknown) => {
+    const constant = value as { type?: { id?: string }; value?: unknown; is_null?: boolean };
+    if (
+      typeof constant === 'object' &&
+      constant !== null &&
+      ['DOUBLE', 'FLOAT'].includes(constant.type?.id ?? '') &&
+      typeof constant.value === 'number' &&
+      Number.isInteger(constant.value)
+    ) {
+      return { ...constant, value: `${DOUBLE_MARK}${constant.value}` };
+    }
+    return value;
+  });
+  const quoted = (mark: string) =>
+    new RegExp(`"${JSON.stringify(mark).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+)"`, 'g');
+  return json.replace(quoted(BIG_INTEGER_MARK), '$1').replace(quoted(DOUBLE_MARK), '$1.0');
+}
+
+/** SQL text for a parse tree in json_serialize_sql's shape (json_deserialize_sql); rejects what it cannot print. */
+export async function deserializeSql(tree: unknown): Promise<string> {
+  const connection = await parser();
+  const reader = await connection.runAndReadAll('SELECT json_deserialize_sql($1::JSON)', [printTree(tree)]);
+  return String(reader.getRowsJS()[0]?.[0]);
 }
 
 function refuseStatementKind(parsed: SerializedSql): never {
@@ -117,6 +182,11 @@ function assertReadsNoFiles(node: unknown): void {
 
 /** Resolves when `sql` is exactly one read-only SELECT; otherwise rejects with a QueryError (code SQL_*). */
 export async function assertSelectOnly(sql: string): Promise<void> {
+  await parseSelectOnly(sql);
+}
+
+/** assertSelectOnly that also returns the parse tree it checked, for the planner. */
+export async function parseSelectOnly(sql: string): Promise<Record<string, unknown>> {
   const parsed = await serialize(sql);
   if (parsed.error) refuseStatementKind(parsed);
   const statements = parsed.statements ?? [];
@@ -132,4 +202,5 @@ export async function assertSelectOnly(sql: string): Promise<void> {
     throw new QueryError('SQL_NOT_SELECT', `only SELECT queries are allowed, got ${nodeType ?? 'unknown'}`);
   }
   assertReadsNoFiles(statements);
+  return parsed as unknown as Record<string, unknown>;
 }

@@ -6,6 +6,8 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { buildApi, listenApi } from '@loupe/query-engine/dist/src/api.js';
 import { QueryRunner } from '@loupe/query-engine/dist/src/query-runner.js';
+import { BrokerRegistration } from '@loupe/query-engine/dist/src/registry/broker-registration.js';
+import { STORE_TABLES } from '../store/schema.js';
 import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../collector.js';
 import { MissingFeatureError } from '../capture/preflight.js';
 import { parseBytes, parseDurationMs, parsePort, UsageError } from './units.js';
@@ -25,6 +27,8 @@ options:
   --port N              API port (default ${spec.defaultPort})
   --host ADDR           address to bind (default 127.0.0.1; any other needs --token or LOUPE_TOKEN)
   --token TOKEN         bearer token required by the API (default: $LOUPE_TOKEN)
+  --broker URL          register with this broker and heartbeat to it (every 5 s); it then queries this node
+  --advertise-url URL   this node's API as the broker should call it (default http://HOST:PORT)
   --data-dir DIR        where the node's DuckDB file lives (default /var/lib/loupe)
   --name NAME           node name stored in every row (default: the host name)
   --netns PATH          capture only sockets of this network namespace (e.g. /run/netns/NAME)
@@ -33,6 +37,14 @@ options:
   --retention-age D     delete rows older than this (default 24h)
   --retention-size S    keep the store under this size (default 1GiB)
   -h, --help            this text`;
+}
+
+/** The API's URL for the broker: the bound address, or the host name when bound to every address. */
+function advertisedUrl(host: string, app: { server: { address(): unknown } }): string {
+  const address = app.server.address() as { port: number } | null;
+  const reachable = host === '0.0.0.0' || host === '::' ? os.hostname() : host;
+  const bracketed = reachable.includes(':') ? `[${reachable}]` : reachable;
+  return `http://${bracketed}:${address?.port ?? 0}`;
 }
 
 export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise<number> {
@@ -44,6 +56,8 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
         port: { type: 'string' },
         host: { type: 'string' },
         token: { type: 'string' },
+        broker: { type: 'string' },
+        'advertise-url': { type: 'string' },
         'data-dir': { type: 'string' },
         name: { type: 'string' },
         netns: { type: 'string' },
@@ -81,6 +95,12 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
     }
     if (parsed['body-bytes'] !== undefined)
       options.bodyBytes = parseBytes(parsed['body-bytes'], '--body-bytes');
+    for (const flag of ['broker', 'advertise-url'] as const) {
+      const value = parsed[flag];
+      if (value !== undefined && !/^https?:\/\/[^/]+/.test(value)) {
+        throw new UsageError(`--${flag}: '${value}' is not an http(s) URL`);
+      }
+    }
   } catch (err) {
     console.error(`loupe ${spec.command}: ${(err as Error).message}`);
     return 2;
@@ -108,9 +128,12 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
   let app;
   try {
     const queries = await QueryRunner.create(collector.store);
+    // A broker sends one fragment per table a script reads, all at once: room for a few queries' worth.
+    const fragments = await QueryRunner.create(collector.store, { maxConcurrent: 12 });
     app = buildApi({
       nodeName: options.node,
       queries,
+      fragments,
       status: () => collector.status(),
       host,
       ...(token ? { token } : {}),
@@ -121,14 +144,32 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
     console.error(`loupe ${spec.command}: cannot serve the API: ${(err as Error).message}`);
     return (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 2 : 1;
   }
+  const registration = parsed.broker
+    ? new BrokerRegistration({
+        brokerUrl: parsed.broker,
+        ...(token ? { token } : {}),
+        name: options.node,
+        url: parsed['advertise-url'] ?? advertisedUrl(host, app),
+        tables: Object.fromEntries(
+          Object.entries(STORE_TABLES).map(([table, columns]) => [
+            table,
+            columns.map(({ name, type }) => ({ name, type })),
+          ]),
+        ),
+        status: () => collector.status(),
+      })
+    : null;
+  registration?.start();
   console.log(
-    `loupe ${spec.command} ready: node '${options.node}' capturing, store ${collector.store.path}, API ${url}`,
+    `loupe ${spec.command} ready: node '${options.node}' capturing, store ${collector.store.path}, API ${url}` +
+      (parsed.broker ? `, registering with ${parsed.broker}` : ''),
   );
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  registration?.stop();
   await app.close();
   await collector.close();
   return 0;

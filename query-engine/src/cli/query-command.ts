@@ -36,13 +36,15 @@ type OutputFormat = (typeof FORMATS)[number];
 const MAX_TABLE_CELL = 60;
 const BROKER_TIMEOUT_MS = 120_000;
 
-const HELP = `Usage: loupe query [--broker URL] [--format table|json|csv] SQL
+const HELP = `Usage: loupe query [--broker URL] [--format table|json|csv] (SQL | --script NAME [--param k=v ...])
 
-Runs one read-only SELECT on the nodes the broker knows and prints the rows.
+Runs one read-only SELECT, or a bundled script, on the nodes the broker knows and prints the rows.
 
 Options:
   --broker URL     query engine to ask (default ${DEFAULT_BROKER_URL})
   --format FORMAT  table (default), json (the API answer as one line) or csv (RFC 4180)
+  --script NAME    run a bundled script ("loupe scripts" lists them) instead of SQL
+  --param K=V      a script parameter, repeatable
   -h, --help       show this help
 
 Environment:
@@ -177,7 +179,19 @@ const FORMATTERS: Record<OutputFormat, (response: QueryResponse) => string> = {
 function warnAboutFailedNodes(io: CliIo, nodes: NodeAnswer[]): void {
   for (const node of nodes) {
     if (!node.ok) io.stderr(`warning: node ${node.name} did not answer: ${node.error ?? 'unknown error'}\n`);
+    else if (node.truncated) io.stderr(`warning: node ${node.name} had more rows than the fragment cap\n`);
   }
+}
+
+/** `--param k=v` pairs as the API's params object; null when one has no '='. */
+export function parseParams(pairs: string[]): Record<string, string> | null {
+  const params: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) return null;
+    params[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return params;
 }
 
 function usageError(io: CliIo, message: string): number {
@@ -195,6 +209,8 @@ export async function runQueryCommand(argv: string[], io: CliIo = processIo): Pr
       options: {
         broker: { type: 'string' },
         format: { type: 'string' },
+        script: { type: 'string' },
+        param: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -214,11 +230,21 @@ export async function runQueryCommand(argv: string[], io: CliIo = processIo): Pr
   if (!isValidBrokerUrl(broker)) return usageError(io, `not an http(s) URL: ${broker}`);
   // Unquoted SQL arrives as several words; put them back together.
   const sql = positionals.join(' ').trim();
-  if (sql === '') return usageError(io, 'no SQL given');
+  let request: Record<string, unknown>;
+  if (values.script !== undefined) {
+    if (sql !== '') return usageError(io, 'give either SQL or --script, not both');
+    const params = parseParams(values.param ?? []);
+    if (!params) return usageError(io, '--param takes NAME=VALUE');
+    request = { script: values.script, params };
+  } else {
+    if (values.param) return usageError(io, '--param goes with --script');
+    if (sql === '') return usageError(io, 'no SQL given');
+    request = { sql };
+  }
 
   let reply: BrokerReply;
   try {
-    reply = await callBroker(io, broker, '/api/v1/query', { sql });
+    reply = await callBroker(io, broker, '/api/v1/query', request);
   } catch (error) {
     io.stderr(
       `loupe query: cannot reach ${broker}: ${error instanceof Error ? error.message : String(error)}\n`,
@@ -228,7 +254,7 @@ export async function runQueryCommand(argv: string[], io: CliIo = processIo): Pr
   if (reply.status !== 200) {
     const { code, message } = describeBrokerError(reply);
     io.stderr(`loupe query: ${code}: ${message}\n`);
-    const badInput = code.startsWith('SQL_') || code === 'BAD_REQUEST';
+    const badInput = code.startsWith('SQL_') || code === 'BAD_REQUEST' || code === 'UNKNOWN_SCRIPT';
     return badInput ? EXIT_USAGE : EXIT_FAILED;
   }
   if (!isQueryResponse(reply.body)) {

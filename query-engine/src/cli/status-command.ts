@@ -20,9 +20,16 @@ import {
 
 type StatusResponse = CollectorStatus & { node: string };
 
+/** What a broker answers: every node it knows, with its state and last reported counters. */
+interface ClusterStatusResponse {
+  nodes: { name: string; state: string; msSinceSeen: number; status: CollectorStatus | null }[];
+  totals: CollectorStatus & { up: number; down: number };
+}
+
 const HELP = `Usage: loupe status [--broker URL]
 
-Shows the node's name, capture rate, drops, parse errors and store size.
+Shows capture rate, drops, parse errors and store size: of the node, or of every node a broker knows
+(up or down, last seen) with the totals over the nodes that are up.
 
 Options:
   --broker URL  query engine to ask (default ${DEFAULT_BROKER_URL})
@@ -70,6 +77,53 @@ export function formatStatus(status: StatusResponse): string {
   return lines.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
 }
 
+function isClusterStatus(body: unknown): body is ClusterStatusResponse {
+  if (typeof body !== 'object' || body === null) return false;
+  const { nodes, totals } = body as Partial<ClusterStatusResponse>;
+  return Array.isArray(nodes) && typeof totals === 'object' && totals !== null;
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? 'now' : `${Math.round(ms / 1000)} s ago`;
+}
+
+/** One line per node, then the totals over the nodes that are up. */
+export function formatClusterStatus(cluster: ClusterStatusResponse): string {
+  const header = [
+    'node',
+    'state',
+    'last seen',
+    'events/s',
+    'drops',
+    'parse errors',
+    'store rows',
+    'store size',
+  ];
+  const line = (node: string, state: string, seen: string, status: CollectorStatus | null) => [
+    node,
+    state,
+    seen,
+    status ? String(Math.round(status.eventsPerSecond * 10) / 10) : '-',
+    status ? String(status.drops) : '-',
+    status ? String(status.parseErrors) : '-',
+    status ? String(status.storeRows) : '-',
+    status ? humanBytes(status.storeBytes) : '-',
+  ];
+  const rows = [
+    header,
+    ...cluster.nodes.map((node) => line(node.name, node.state, seconds(node.msSinceSeen), node.status)),
+    line('total', `${cluster.totals.up} up, ${cluster.totals.down} down`, '', cluster.totals),
+  ];
+  const widths = header.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
+  const text = rows.map((row) =>
+    row
+      .map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+  return `${text.join('\n')}\n`;
+}
+
 function usageError(io: CliIo, message: string): number {
   io.stderr(`loupe status: ${message}\nRun "loupe status --help" for usage.\n`);
   return EXIT_USAGE;
@@ -107,6 +161,10 @@ export async function runStatusCommand(argv: string[], io: CliIo = processIo): P
     const { code, message } = describeBrokerError(reply);
     io.stderr(`loupe status: ${code}: ${message}\n`);
     return EXIT_FAILED;
+  }
+  if (isClusterStatus(reply.body)) {
+    io.stdout(formatClusterStatus(reply.body));
+    return EXIT_OK;
   }
   if (!isStatusResponse(reply.body)) {
     io.stderr(`loupe status: unexpected answer from ${broker}\n`);
