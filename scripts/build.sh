@@ -10,3 +10,5 @@ if [ ! -f "$addon" ] || [ -n "$(find node-collector/native/src bpf/socket_trace.
   (cd node-collector && npx node-gyp rebuild --directory native --loglevel=error >/dev/null)
 fi
 npx tsc -b
+# The UI: type-checked, its pure parts and tests compiled for node --test, the app bundled by Vite.
+(cd web-ui && npx tsc -p tsconfig.json && npx tsc -p tsconfig.test.json && npx vite build --logLevel warn)
