@@ -1,12 +1,21 @@
 /**
  * What `loupe up` and `loupe collector` share: parse the collector's flags, start capture and the store, serve the
  * node's query API, and shut everything down cleanly on SIGINT/SIGTERM.
+ *
+ * `loupe up` also runs a broker (the query engine and the web UI) on the public port, with this collector as its
+ * one node: the node API then listens on an ephemeral loopback port that only the broker calls.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { buildApi, listenApi } from '@loupe/query-engine/dist/src/api.js';
 import { QueryRunner } from '@loupe/query-engine/dist/src/query-runner.js';
 import { BrokerRegistration } from '@loupe/query-engine/dist/src/registry/broker-registration.js';
+import {
+  startBroker,
+  type BrokerExtension,
+  type BrokerService,
+} from '@loupe/query-engine/dist/src/broker/broker-service.js';
+import { DEFAULT_DOWN_AFTER_MS } from '@loupe/query-engine/dist/src/registry/node-registry.js';
 import { STORE_TABLES } from '../store/schema.js';
 import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../collector.js';
 import { MissingFeatureError } from '../capture/preflight.js';
@@ -16,20 +25,25 @@ export interface ServiceSpec {
   command: string;
   summary: string;
   defaultPort: number;
+  /** Run a broker with the web UI on the public port, this collector being its node (`loupe up`). */
+  withBroker?: { extensions: BrokerExtension[] };
 }
 
 function helpText(spec: ServiceSpec): string {
+  const brokerFlags = spec.withBroker
+    ? ''
+    : `  --broker URL          register with this broker and heartbeat to it (every 5 s); it then queries this node
+  --advertise-url URL   this node's API as the broker should call it (default http://HOST:PORT)
+`;
   return `usage: loupe ${spec.command} [options]
 
 ${spec.summary}
 
 options:
-  --port N              API port (default ${spec.defaultPort})
+  --port N              ${spec.withBroker ? 'port of the web UI and the API' : 'API port'} (default ${spec.defaultPort})
   --host ADDR           address to bind (default 127.0.0.1; any other needs --token or LOUPE_TOKEN)
   --token TOKEN         bearer token required by the API (default: $LOUPE_TOKEN)
-  --broker URL          register with this broker and heartbeat to it (every 5 s); it then queries this node
-  --advertise-url URL   this node's API as the broker should call it (default http://HOST:PORT)
-  --data-dir DIR        where the node's DuckDB file lives (default /var/lib/loupe)
+${brokerFlags}  --data-dir DIR        where the node's DuckDB file lives (default /var/lib/loupe)
   --name NAME           node name stored in every row (default: the host name)
   --netns PATH          capture only sockets of this network namespace (e.g. /run/netns/NAME)
   --capture-bytes N     payload bytes copied per syscall, at most 16384 (default 16384)
@@ -95,6 +109,11 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
     }
     if (parsed['body-bytes'] !== undefined)
       options.bodyBytes = parseBytes(parsed['body-bytes'], '--body-bytes');
+    if (spec.withBroker && (parsed.broker !== undefined || parsed['advertise-url'] !== undefined)) {
+      throw new UsageError(
+        `--broker and --advertise-url are for 'loupe collector'; 'loupe ${spec.command}' is its own broker`,
+      );
+    }
     for (const flag of ['broker', 'advertise-url'] as const) {
       const value = parsed[flag];
       if (value !== undefined && !/^https?:\/\/[^/]+/.test(value)) {
@@ -122,10 +141,13 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
     return 1;
   }
 
-  const host = parsed.host ?? '127.0.0.1';
+  const publicHost = parsed.host ?? '127.0.0.1';
   const token = parsed.token ?? process.env['LOUPE_TOKEN'];
+  // With a broker in front, the node API is an internal detail on loopback.
+  const host = spec.withBroker ? '127.0.0.1' : publicHost;
   let url: string;
   let app;
+  let broker: BrokerService | null = null;
   try {
     const queries = await QueryRunner.create(collector.store);
     // A broker sends one fragment per table a script reads, all at once: room for a few queries' worth.
@@ -138,11 +160,37 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
       host,
       ...(token ? { token } : {}),
     });
-    url = await listenApi(app, port);
+    url = await listenApi(app, spec.withBroker ? 0 : port);
+    if (spec.withBroker) {
+      broker = await startBroker({
+        port,
+        host: publicHost,
+        downAfterMs: DEFAULT_DOWN_AFTER_MS,
+        extensions: spec.withBroker.extensions,
+        ...(token ? { token } : {}),
+      });
+    }
   } catch (err) {
+    await app?.close();
     await collector.close();
     console.error(`loupe ${spec.command}: cannot serve the API: ${(err as Error).message}`);
     return (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 2 : 1;
+  }
+  const tables = Object.fromEntries(
+    Object.entries(STORE_TABLES).map(([table, columns]) => [
+      table,
+      columns.map(({ name, type }) => ({ name, type })),
+    ]),
+  );
+  let localHeartbeat: NodeJS.Timeout | null = null;
+  if (broker) {
+    // Same process: register directly, and report status on a timer well inside the down timeout.
+    const registry = broker.registry;
+    registry.register({ name: options.node, url, tables, ...(token ? { token } : {}) });
+    const beat = async () => registry.heartbeat(options.node, await collector.status());
+    await beat();
+    localHeartbeat = setInterval(() => void beat().catch(() => undefined), 2_000);
+    localHeartbeat.unref();
   }
   const registration = parsed.broker
     ? new BrokerRegistration({
@@ -150,19 +198,16 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
         ...(token ? { token } : {}),
         name: options.node,
         url: parsed['advertise-url'] ?? advertisedUrl(host, app),
-        tables: Object.fromEntries(
-          Object.entries(STORE_TABLES).map(([table, columns]) => [
-            table,
-            columns.map(({ name, type }) => ({ name, type })),
-          ]),
-        ),
+        tables,
         status: () => collector.status(),
       })
     : null;
   registration?.start();
   console.log(
-    `loupe ${spec.command} ready: node '${options.node}' capturing, store ${collector.store.path}, API ${url}` +
-      (parsed.broker ? `, registering with ${parsed.broker}` : ''),
+    broker
+      ? `loupe ${spec.command} ready: node '${options.node}' capturing, store ${collector.store.path}, UI and API ${broker.url}`
+      : `loupe ${spec.command} ready: node '${options.node}' capturing, store ${collector.store.path}, API ${url}` +
+          (parsed.broker ? `, registering with ${parsed.broker}` : ''),
   );
 
   await new Promise<void>((resolve) => {
@@ -170,6 +215,8 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
     process.once('SIGTERM', resolve);
   });
   registration?.stop();
+  if (localHeartbeat) clearInterval(localHeartbeat);
+  await broker?.close();
   await app.close();
   await collector.close();
   return 0;

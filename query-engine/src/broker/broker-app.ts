@@ -8,6 +8,8 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createBaseApp, requireToken } from '../api.js';
 import type { NodeRegistry } from '../registry/node-registry.js';
 import { registryRoutes } from '../registry/registry-routes.js';
+import type { UiFiles } from '../ui/ui-files.js';
+import { uiRoutes } from '../ui/ui-routes.js';
 import {
   clusterPrometheusText,
   clusterStatus,
@@ -23,6 +25,8 @@ export interface BrokerAppOptions {
   plugins?: FastifyPluginAsync[];
   /** Counters exported on /metrics as loupe_broker_*_total. */
   counters?: () => BrokerCounters;
+  /** The built web UI served at `/` (null: a page saying how to build it); no UI routes when absent. */
+  ui?: UiFiles | null;
   host?: string;
   token?: string;
   logger?: boolean;
@@ -56,5 +60,6 @@ export function buildBroker(options: BrokerAppOptions): FastifyInstance {
   const app = createBaseApp(options);
   app.register(apiV1(options), { prefix: '/api/v1' });
   app.register(operationsRoutes(options));
+  if (options.ui !== undefined) app.register(uiRoutes(options.ui));
   return app;
 }

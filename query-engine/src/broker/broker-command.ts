@@ -6,13 +6,9 @@
  */
 
 import { parseArgs } from 'node:util';
-import { listenApi } from '../api.js';
-import { NodeRegistry, DEFAULT_DOWN_AFTER_MS } from '../registry/node-registry.js';
-import { buildBroker } from './broker-app.js';
-import { DistributedEngine, DEFAULT_ENGINE_LIMITS } from './distributed-engine.js';
-import { queryRoutes } from './query-routes.js';
-import { ScriptLibrary } from '../scripts/script-library.js';
-import { scriptRoutes } from '../scripts/script-routes.js';
+import { DEFAULT_DOWN_AFTER_MS } from '../registry/node-registry.js';
+import { DEFAULT_ENGINE_LIMITS } from './distributed-engine.js';
+import { startBroker, type BrokerExtension, type BrokerService } from './broker-service.js';
 
 const HELP = `usage: loupe broker [options]
 
@@ -25,6 +21,7 @@ options:
   --node-timeout D      a node silent this long is down (default ${DEFAULT_DOWN_AFTER_MS / 1000}s)
   --query-timeout D     answer with what arrived after this long (default ${DEFAULT_ENGINE_LIMITS.queryTimeoutMs / 1000}s)
   --memory-limit SIZE   DuckDB memory limit of the broker's merge database (default ${DEFAULT_ENGINE_LIMITS.memoryLimit})
+  --ui-dir DIR          the built web UI served at / (default: web-ui/dist of this checkout; '' for none)
   -h, --help            this text`;
 
 export class BrokerUsageError extends Error {}
@@ -45,7 +42,8 @@ function parsePort(text: string): number {
   return port;
 }
 
-export async function runBrokerCommand(argv: string[]): Promise<number> {
+/** `extensions` are route groups of other workspaces (HAR export), given by the CLI entry. */
+export async function runBrokerCommand(argv: string[], extensions: BrokerExtension[] = []): Promise<number> {
   let values;
   try {
     values = parseArgs({
@@ -58,6 +56,7 @@ export async function runBrokerCommand(argv: string[]): Promise<number> {
         'node-timeout': { type: 'string' },
         'query-timeout': { type: 'string' },
         'memory-limit': { type: 'string' },
+        'ui-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -88,35 +87,30 @@ export async function runBrokerCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const token = values.token ?? process.env['LOUPE_TOKEN'];
-  const registry = new NodeRegistry({ downAfterMs });
-  let engine: DistributedEngine;
-  let app;
-  let url: string;
+  let broker: BrokerService;
   try {
-    engine = await DistributedEngine.create(registry, {
-      queryTimeoutMs,
-      ...(values['memory-limit'] ? { memoryLimit: values['memory-limit'] } : {}),
-    });
-    const scripts = await ScriptLibrary.loadBundled();
-    app = buildBroker({
-      registry,
+    broker = await startBroker({
+      port,
       downAfterMs,
-      plugins: [queryRoutes(engine, scripts), scriptRoutes(scripts)],
-      counters: () => ({ ...engine.counters }),
+      limits: {
+        queryTimeoutMs,
+        ...(values['memory-limit'] ? { memoryLimit: values['memory-limit'] } : {}),
+      },
+      extensions,
+      ...(values['ui-dir'] !== undefined ? { uiDir: values['ui-dir'] === '' ? null : values['ui-dir'] } : {}),
       ...(values.host ? { host: values.host } : {}),
       ...(token ? { token } : {}),
     });
-    url = await listenApi(app, port);
   } catch (error) {
     console.error(`loupe broker: cannot start: ${(error as Error).message}`);
     return (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 2 : 1;
   }
+  const url = broker.url;
   console.log(`loupe broker ready: API ${url}, nodes down after ${downAfterMs} ms of silence`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await app.close();
-  engine.close();
+  await broker.close();
   return 0;
 }

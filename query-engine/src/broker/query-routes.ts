@@ -26,7 +26,7 @@ const querySchema = {
       params: {
         type: 'object',
         maxProperties: 50,
-        additionalProperties: { type: ['string', 'number', 'boolean'] },
+        additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
       },
     },
   },

@@ -99,6 +99,29 @@ const listSchema = {
   },
 } as const;
 
+const tablesSchema = {
+  response: {
+    200: {
+      type: 'object',
+      required: ['tables'],
+      properties: {
+        tables: {
+          type: 'object',
+          additionalProperties: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['name', 'type'],
+              properties: { name: { type: 'string' }, type: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+    '4xx': errorSchema,
+  },
+} as const;
+
 /** How often collectors are told to heartbeat: a third of the down timeout, so two lost beats are tolerated. */
 export function heartbeatIntervalFor(downAfterMs: number): number {
   return Math.max(1_000, Math.min(5_000, Math.floor(downAfterMs / 3)));
@@ -119,5 +142,7 @@ export function registryRoutes(registry: NodeRegistry, downAfterMs: number): Fas
       },
     );
     app.get('/nodes', { schema: listSchema }, async () => ({ nodes: registry.list() }));
+    // The columns of the node tables as the nodes declared them: what the UI's SQL editor completes.
+    app.get('/tables', { schema: tablesSchema }, async () => ({ tables: registry.tableSchemas() }));
   };
 }
