@@ -18,6 +18,11 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser },
   },
   {
+    // Parts of these run inside the browser page (page.evaluate).
+    files: ['bench/ui-*.mjs'],
+    languageOptions: { globals: { ...globals.browser, ...globals.node } },
+  },
+  {
     files: ['bin/loupe', 'bench/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
