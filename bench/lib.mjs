@@ -322,7 +322,11 @@ export async function startLoupe(name = 'bench') {
     pid: proc.pid,
     proc,
     query: (sql) => apiQuery(url, sql),
-    status: () => httpJson('GET', `${url}/api/v1/status`),
+    // The collector's own API (loupe up lists it as its one node): fresh counters, not the last heartbeat's.
+    async status() {
+      const [node] = (await httpJson('GET', `${url}/api/v1/nodes`)).nodes;
+      return httpJson('GET', `${node.url}/api/v1/status`);
+    },
     async stop() {
       await proc.stop(20_000);
       data.remove();
