@@ -45,7 +45,7 @@ test('hostile traffic is counted, memory stays bounded, capture goes on', { time
     { role: 'server', resp_status: 200 },
   ]);
 
-  const status = (await (await fetch(`${loupe.url}/api/v1/status`)).json()) as { parseErrors: number };
+  const status = await loupe.collectorStatus();
   assert.ok(status.parseErrors > 0, `parse errors counted: ${JSON.stringify(status)}`);
   assert.equal(loupe.process.child.exitCode, null, 'the collector is still running');
   const rssAfter = rssMiB(loupe.process.pid);

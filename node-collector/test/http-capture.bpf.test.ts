@@ -250,8 +250,7 @@ describe('HTTP/1.x capture with real servers and clients', { timeout: 180_000 },
   });
 
   test('wrk at saturation: every completed request has its row, or is counted as dropped', async () => {
-    const drops = async () =>
-      ((await (await fetch(`${loupe.url}/api/v1/status`)).json()) as { drops: number }).drops;
+    const drops = async () => (await loupe.collectorStatus()).drops;
     const dropsBefore = await drops();
     const out = await run('wrk', ['-t1', '-c4', '-d2s', `http://127.0.0.1:${nginx.port}/small?wrk=1`]);
     const completed = Number(/(\d+) requests in/.exec(out)?.[1]);

@@ -22,9 +22,20 @@ export interface LoupeUp {
     done: (rows: T[]) => boolean,
     timeoutMs?: number,
   ): Promise<T[]>;
+  /** The collector's own counters (GET /api/v1/status of the node behind loupe up's broker), read now. */
+  collectorStatus(): Promise<CollectorStatusBody>;
   /** Stops `loupe up` (SIGTERM) and starts it again on the same data directory. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface CollectorStatusBody {
+  node: string;
+  eventsPerSecond: number;
+  drops: number;
+  parseErrors: number;
+  storeRows: number;
+  storeBytes: number;
 }
 
 export async function startLoupeUp(port: number, extraArgs: string[] = []): Promise<LoupeUp> {
@@ -57,6 +68,12 @@ export async function startLoupeUp(port: number, extraArgs: string[] = []): Prom
       return proc;
     },
     query,
+    async collectorStatus() {
+      const listed = (await (await fetch(`${url}/api/v1/nodes`)).json()) as { nodes: { url: string }[] };
+      const node = listed.nodes[0];
+      if (!node) throw new Error('loupe up lists no node');
+      return (await (await fetch(`${node.url}/api/v1/status`)).json()) as CollectorStatusBody;
+    },
     async waitForRows<T>(sql: string, done: (rows: T[]) => boolean, timeoutMs = 15_000): Promise<T[]> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
