@@ -150,6 +150,37 @@ describe('capture, export and replay of a real service', { timeout: 300_000 }, (
     assert.ok(har.log.entries.every((e) => e._process === 'node'));
   });
 
+  test("the API's HAR export (the UI's download) is the same HAR as the CLI's", async () => {
+    const response = await fetch(`${loupeUp.url}/api/v1/export/har`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: `node:${shopPort}`, since: '10m' }),
+    });
+    assert.equal(response.status, 200);
+    assert.match(
+      String(response.headers.get('content-disposition')),
+      /attachment; filename="loupe-export.har"/,
+    );
+    const fromApi = (await response.json()) as Har;
+    assert.deepEqual(validateHar(fromApi), []);
+    const fromCli = JSON.parse(fs.readFileSync(harFile, 'utf8')) as Har;
+    assert.deepEqual(fromApi.log.entries, fromCli.log.entries);
+
+    const refused = await fetch(`${loupeUp.url}/api/v1/export/har`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ where: "true) UNION SELECT * FROM read_csv('/etc/passwd') --", since: '10m' }),
+    });
+    assert.equal(refused.status, 400);
+    const bad = await fetch(`${loupeUp.url}/api/v1/export/har`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'node', since: 'yesterday' }),
+    });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { message: string }).message, /since/);
+  });
+
   test('replaying against the same build passes once noise is learned', async () => {
     const replay = await loupe([
       'replay',
