@@ -44,6 +44,9 @@ export interface CollectorStatus {
   storeRows: number;
   storeBytes: number;
   connections: number;
+  /** Retention settings, so the UI and `loupe status` can say how long rows are kept. */
+  retentionMaxAgeMs: number;
+  retentionMaxBytes: number;
 }
 
 /** Monotonic nanoseconds on the clock the kernel stamps events with. */
@@ -205,6 +208,8 @@ export class Collector {
       storeRows: store.rowsWritten,
       storeBytes: store.storeBytes,
       connections: this.tracker.connectionCount,
+      retentionMaxAgeMs: this.options.retentionMaxAgeMs ?? COLLECTOR_DEFAULTS.retentionMaxAgeMs,
+      retentionMaxBytes: this.options.retentionMaxBytes ?? COLLECTOR_DEFAULTS.retentionMaxBytes,
     };
   }
 

@@ -22,7 +22,22 @@ export interface CollectorStatus {
   parseErrors: number;
   storeRows: number;
   storeBytes: number;
+  /** Optional details a collector reports; the node view and the UI show them when present. */
+  events?: number;
+  dropsByReason?: Record<string, number>;
+  connections?: number;
+  retentionMaxAgeMs?: number;
+  retentionMaxBytes?: number;
 }
+
+/** JSON schema of the optional CollectorStatus details, shared by every route that carries a status. */
+export const statusDetailProperties = {
+  events: { type: 'number' },
+  dropsByReason: { type: 'object', additionalProperties: { type: 'number' } },
+  connections: { type: 'number' },
+  retentionMaxAgeMs: { type: 'number' },
+  retentionMaxBytes: { type: 'number' },
+} as const;
 
 export type StatusProvider = () => CollectorStatus | Promise<CollectorStatus>;
 
@@ -120,6 +135,7 @@ const statusSchema = {
         parseErrors: { type: 'number' },
         storeRows: { type: 'number' },
         storeBytes: { type: 'number' },
+        ...statusDetailProperties,
       },
     },
     '4xx': errorSchema,

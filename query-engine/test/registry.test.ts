@@ -77,13 +77,26 @@ describe('broker registry API', () => {
     const beat = await app.inject({
       method: 'POST',
       url: '/api/v1/nodes/heartbeat',
-      payload: { name: 'node-1', status: { ...STATUS, drops: 7 } },
+      payload: {
+        name: 'node-1',
+        status: {
+          ...STATUS,
+          drops: 7,
+          dropsByReason: { ringbuf_full: 5, store_rejected: 2 },
+          retentionMaxAgeMs: 86_400_000,
+          retentionMaxBytes: 1 << 30,
+        },
+      },
     });
     assert.equal(beat.statusCode, 200);
     const nodes = (await app.inject({ method: 'GET', url: '/api/v1/nodes' })).json().nodes;
     assert.equal(nodes.length, 1);
     assert.equal(nodes[0].state, 'up');
     assert.equal(nodes[0].status.drops, 7);
+    // The details the UI's node view shows survive the round trip through the registry.
+    assert.deepEqual(nodes[0].status.dropsByReason, { ringbuf_full: 5, store_rejected: 2 });
+    assert.equal(nodes[0].status.retentionMaxAgeMs, 86_400_000);
+    assert.equal(nodes[0].status.retentionMaxBytes, 1 << 30);
     assert.equal(JSON.stringify(nodes).includes('secret'), false);
     const unknown = await app.inject({
       method: 'POST',

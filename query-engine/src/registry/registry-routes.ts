@@ -3,7 +3,7 @@
  */
 
 import type { FastifyPluginAsync } from 'fastify';
-import { errorSchema } from '../api.js';
+import { errorSchema, statusDetailProperties } from '../api.js';
 import type { CollectorStatus } from '../api.js';
 import type { NodeRegistry, Registration } from './node-registry.js';
 
@@ -16,6 +16,7 @@ const statusSchema = {
     parseErrors: { type: 'number' },
     storeRows: { type: 'number' },
     storeBytes: { type: 'number' },
+    ...statusDetailProperties,
   },
 } as const;
 
