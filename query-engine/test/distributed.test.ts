@@ -255,6 +255,60 @@ describe('tokens between broker and collectors', () => {
   });
 });
 
+describe('ORDER BY … LIMIT pushed to the nodes', () => {
+  const safe = [
+    `SELECT time, node, req_path FROM http_events WHERE resp_status >= 500 ORDER BY time DESC, node LIMIT 25`,
+    `SELECT h.latency_ns / 1e6 AS ms, h.node FROM http_events AS h ORDER BY ms DESC, h.time LIMIT 10 OFFSET 5`,
+    `SELECT req_path, time, node FROM http_events ORDER BY 2 DESC, 3 LIMIT 3`,
+  ];
+  const unsafe = [
+    'SELECT DISTINCT process FROM http_events ORDER BY process LIMIT 2',
+    'SELECT node, count(*) AS n FROM http_events GROUP BY node ORDER BY n DESC LIMIT 1',
+    'SELECT time, rank() OVER (ORDER BY latency_ns) AS r FROM http_events ORDER BY time LIMIT 5',
+    `SELECT time FROM http_events WHERE latency_ns > (SELECT avg(latency_ns) FROM http_events)
+     ORDER BY time LIMIT 5`,
+    'SELECT time FROM http_events WHERE random() < 2 ORDER BY time LIMIT 5',
+    'SELECT time FROM http_events ORDER BY time LIMIT 2000000',
+    'SELECT time, node FROM http_events LIMIT 5',
+  ];
+  let cluster: FakeCluster;
+  let engine: DistributedEngine;
+  before(async () => {
+    cluster = await startFakeCluster(['a', 'b', 'c'], 2000);
+    engine = await DistributedEngine.create(cluster.registry, { queryTimeoutMs: 5_000 });
+  });
+  after(async () => {
+    engine.close();
+    await cluster.close();
+  });
+
+  it('sends each node its own first LIMIT + OFFSET rows, and answers like one database', async () => {
+    for (const sql of safe) {
+      const answer = await engine.query({ sql });
+      const [fragment] = answer.plan.fragments;
+      assert.equal(fragment?.kind, 'top-k', sql);
+      assert.match(fragment?.sql ?? '', /ORDER BY .* LIMIT (25|15|3)\b/, sql);
+      assert.ok(
+        answer.nodes.every((node) => node.rows <= 25),
+        `${sql}: ${JSON.stringify(answer.nodes)}`,
+      );
+      assertSameRows(answer.rows, await cluster.referenceRows(sql), true, sql);
+    }
+  });
+
+  it('keeps the plain scan where a node’s first rows could miss the answer', async () => {
+    for (const sql of unsafe) {
+      const answer = await engine.query({ sql });
+      assert.ok(
+        answer.plan.fragments.every((fragment) => fragment.kind !== 'top-k'),
+        `${sql}: ${JSON.stringify(answer.plan.fragments)}`,
+      );
+      if (!sql.includes('random()') && !sql.includes('2000000') && !/LIMIT 5$/.test(sql))
+        assertSameRows(answer.rows, await cluster.referenceRows(sql), true, sql);
+    }
+  });
+});
+
 describe('approximate quantiles', () => {
   it('merges approx_quantile sketches from every node to within 1% of the exact quantile', async () => {
     const cluster = await startFakeCluster(['a', 'b', 'c'], 3000);

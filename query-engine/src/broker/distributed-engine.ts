@@ -37,7 +37,8 @@ export interface EngineLimits {
 
 export const DEFAULT_ENGINE_LIMITS: EngineLimits = {
   queryTimeoutMs: 30_000,
-  maxRows: 10_000,
+  // The UI's request explorer shows up to 100,000 rows (virtualised); more than that is not for reading.
+  maxRows: 100_000,
   maxConcurrent: 4,
   memoryLimit: '2GB',
   fragmentCaps: DEFAULT_FRAGMENT_CAPS,

@@ -10,9 +10,17 @@
 import { QueryError, deserializeSql, parseSelectOnly } from '../sql-guard.js';
 import { bindClock, bindParameters, type QueryInstant, type TypedValue } from './bind-values.js';
 import { planPartialAggregates } from './partial-aggregates.js';
-import { columnRef, expressionTemplate, statementNode, statementTemplate, type AstNode } from './sql-ast.js';
+import {
+  columnRef,
+  expressionTemplate,
+  isAstNode,
+  statementNode,
+  statementTemplate,
+  type AstNode,
+} from './sql-ast.js';
 import type { DuckDBTypeId } from '@duckdb/node-api';
-import { planTableScans, type Catalog, type TableScan } from './table-scans.js';
+import { nodeTableOf, planTableScans, type Catalog, type TableScan } from './table-scans.js';
+import { planTopK, type TopK } from './top-k.js';
 
 export interface ColumnSchema {
   name: string;
@@ -37,7 +45,7 @@ export interface FragmentPlan {
   /** The broker table's columns in order: wire columns arrive in the same order in the fragment's answer. */
   columns: BrokerColumn[];
   sql: string;
-  kind: 'scan' | 'partial-aggregate';
+  kind: 'scan' | 'top-k' | 'partial-aggregate';
 }
 
 export interface QueryPlan {
@@ -57,14 +65,28 @@ export interface PlannerContext {
 }
 
 const ROW_MARKER = '__loupe_row';
+/** Most rows a node is asked for in a pushed ORDER BY … LIMIT; a larger LIMIT ships the filtered scan. */
+const TOP_K_MAX_ROWS = 1_000_000;
 
 export function catalogOf(tables: Map<string, ColumnSchema[]>): Catalog {
   return new Map([...tables].map(([table, columns]) => [table, columns.map((c) => c.name.toLowerCase())]));
 }
 
-async function scanSql(table: string, wire: string[], filter: AstNode | null): Promise<string> {
-  const tree = await statementTemplate('SELECT x FROM t WHERE true');
+async function scanSql(
+  table: string,
+  wire: string[],
+  filter: AstNode | null,
+  topK: TopK | null,
+): Promise<string> {
+  const tree = await statementTemplate(
+    topK ? 'SELECT x FROM t WHERE true ORDER BY 1 LIMIT 1' : 'SELECT x FROM t WHERE true',
+  );
   const select = statementNode(tree);
+  if (topK) {
+    const [order, limit] = select.modifiers as AstNode[];
+    (order as AstNode).orders = topK.orders;
+    (((limit as AstNode).limit as AstNode).value as AstNode).value = topK.rows;
+  }
   // A query that reads no column (count(*)) still needs one row per row: a constant marks them.
   select.select_list =
     wire.length > 0
@@ -75,23 +97,40 @@ async function scanSql(table: string, wire: string[], filter: AstNode | null): P
   return deserializeSql(tree);
 }
 
-/** A scan fragment; a filter that DuckDB cannot print or bind is dropped (correct, only more rows). */
-async function scanFragment(scan: TableScan, context: PlannerContext): Promise<FragmentPlan> {
+/**
+ * A scan fragment, with its top-k when there is one. What DuckDB cannot print or bind is dropped, the top-k
+ * first (it is only right with the whole filter), then the filter: correct either way, only more rows.
+ */
+async function scanFragment(
+  scan: TableScan,
+  context: PlannerContext,
+  topK: TopK | null,
+): Promise<FragmentPlan> {
   const schema = context.tables.get(scan.table) ?? [];
   const wire = scan.columns.filter((name) => name !== 'node');
-  let sql: string;
-  try {
-    sql = await scanSql(scan.table, wire, scan.filter);
-    await context.describe(sql);
-  } catch {
-    sql = await scanSql(scan.table, wire, null);
+  const attempts: [AstNode | null, TopK | null][] = [
+    ...(topK ? [[scan.filter, topK] as [AstNode | null, TopK]] : []),
+    [scan.filter, null],
+  ];
+  let sql = '';
+  let pushed: TopK | null = null;
+  for (const [filter, k] of attempts) {
+    try {
+      sql = await scanSql(scan.table, wire, filter, k);
+      await context.describe(sql);
+      pushed = k;
+      break;
+    } catch {
+      sql = '';
+    }
   }
+  if (!sql) sql = await scanSql(scan.table, wire, null, null);
   const columns = schema.map((column): BrokerColumn => {
     const name = column.name.toLowerCase();
     const origin: ColumnOrigin = name === 'node' ? 'node-name' : wire.includes(name) ? 'wire' : 'null';
     return { ...column, origin };
   });
-  return { table: scan.table, columns, sql, kind: 'scan' };
+  return { table: scan.table, columns, sql, kind: pushed ? 'top-k' : 'scan' };
 }
 
 /** Whether binding changed a top-level select item that has no name of its own (its name would change). */
@@ -141,7 +180,13 @@ export async function planQuery(sql: string, context: PlannerContext): Promise<Q
 
   const scans = await planTableScans(tree, catalog);
   const fragments = [...partial.fragments];
-  for (const scan of scans) fragments.push(await scanFragment(scan, context));
+  // planTopK accepts only WHERE clauses whose every conjunct planTableScans pushed into the one scan.
+  const table = isAstNode(tree.from_table) ? nodeTableOf(tree.from_table, catalog) : null;
+  const topK =
+    scans.length === 1 && partial.fragments.length === 0
+      ? planTopK(tree, table, catalog.get(table ?? '') ?? [], context.aggregates, TOP_K_MAX_ROWS)
+      : null;
+  for (const scan of scans) fragments.push(await scanFragment(scan, context, topK));
 
   return { fragments, brokerSql: rewritten ? await printed(tree) : sql };
 }

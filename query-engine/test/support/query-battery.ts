@@ -60,5 +60,16 @@ export const AD_HOC_QUERIES: [string, boolean][] = [
     true,
   ],
   ["SELECT count(*) FROM http_events WHERE node = 'b'", true],
+  [
+    `SELECT time, node, process, req_path, resp_status FROM http_events WHERE resp_status >= 200
+     ORDER BY time DESC, node LIMIT 25`,
+    true,
+  ],
+  [
+    `SELECT h.node, h.latency_ns / 1e6 AS ms, h.req_path FROM http_events AS h WHERE h.role = 'server'
+     ORDER BY ms DESC, h.time, 1 LIMIT 10 OFFSET 5`,
+    true,
+  ],
+  ["SELECT * FROM http_events WHERE process = 'api' ORDER BY latency_ns DESC, time, node LIMIT 7", true],
   ['SELECT 1 + 1 AS two', true],
 ];
