@@ -218,6 +218,8 @@ test('an ad-hoc result is charted when it has a time column and measurements', (
     columns: { x: 'time', y: ['ms', 'n'] },
   });
   assert.equal(autoChart(['process', 'ms'], rows), null);
+  const grouped = rows.map((r) => ({ last_seen: r.time, errors: r.ms }));
+  assert.equal(autoChart(['last_seen', 'errors'], grouped), null);
   assert.equal(autoChart(['time', 'process'], rows), null);
   assert.equal(autoChart(['time', 'ms'], rows.slice(0, 1)), null);
 });

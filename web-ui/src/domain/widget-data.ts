@@ -78,7 +78,7 @@ export function timeSeries(widget: ScriptWidget, rows: Row[]): Series[] {
 
 /** The unit a chart of these columns reads in, from the naming conventions of the bundled scripts. */
 export function unitOf(columns: string[]): ChartUnit {
-  if (columns.length > 0 && columns.every((c) => /_ms$/.test(c))) return 'ms';
+  if (columns.length > 0 && columns.every((c) => /(^|_)ms$/.test(c))) return 'ms';
   if (columns.length > 0 && columns.every((c) => /_per_s$|_rate_s$|per_second/.test(c))) return 'rate';
   if (columns.length > 0 && columns.every((c) => /(^|_)(rate|ratio|fraction)$/.test(c))) return 'percent';
   return 'count';
@@ -126,7 +126,7 @@ const MAX_AUTO_SERIES = 4;
 
 /**
  * A timeseries widget for an ad-hoc result that has a time column and numeric columns, or null. The time column
- * is one whose values all read as store times (preferring `time`-like names); the numeric columns are those
+ * is one named like a time axis whose values all read as store times; the numeric columns are those
  * whose values are all numbers, except identifiers such as ports and pids.
  */
 export function autoChart(columns: string[], rows: Row[]): ScriptWidget | null {
@@ -137,7 +137,8 @@ export function autoChart(columns: string[], rows: Row[]): ScriptWidget | null {
   const isTime = (v: unknown) =>
     typeof v === 'string' && /^\d{4}-\d\d-\d\d[ T]\d\d:/.test(v) && !!parseStoreTime(v);
   const timeColumns = columns.filter((c) => sample.some((r) => r[c] != null) && all(c, isTime));
-  const x = timeColumns.find((c) => TIME_NAME.test(c)) ?? timeColumns[0];
+  // Only a column named as a time axis: a `last_seen` beside grouped counts is an attribute, not an axis.
+  const x = timeColumns.find((c) => TIME_NAME.test(c));
   if (x === undefined) return null;
   const ys = columns
     .filter((c) => c !== x && !ID_NAME.test(c) && sample.some((r) => r[c] != null))
