@@ -26,6 +26,8 @@ const volatile __u32 self_tgid = 0;
 const volatile __u32 target_netns = 0; /* 0: every network namespace */
 const volatile __u32 capture_bytes = 4096;
 const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the reader only once this much is pending */
+/* Bytes copied per syscall for processes in full_capture (in LOUPE_MAX_CAPTURE chunks); 0 turns the map off. */
+const volatile __u32 full_capture_bytes = 0;
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -100,6 +102,16 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch_buf);
 } scratch SEC(".maps");
+
+/* key: tgid; value: unused (1). Processes whose payloads are copied up to full_capture_bytes per syscall instead of
+ * capture_bytes, so that the services a user chose keep whole bodies. User space keeps it in step with the
+ * processes of those services; max_entries is set by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} full_capture SEC(".maps");
 
 /* key: enum loupe_drop_reason; value: per-CPU count. */
 struct {
@@ -225,6 +237,101 @@ static __always_inline struct conn_state *lookup_or_open(__u32 tgid, __s32 fd)
 	return open_conn(tgid, fd, LOUPE_ROLE_UNKNOWN, 1);
 }
 
+/* One piece of a long chunk, for bpf_loop: the callback is verified once, whatever the number of pieces. */
+struct piece_ctx {
+	struct loupe_event_header hdr;
+	const void *ubuf;
+	__u64 pos;
+	__u64 size; /* bytes to send as pieces */
+	__u64 done;
+};
+
+static long emit_piece(__u32 index, void *data)
+{
+	struct piece_ctx *c = data;
+	if (c->done >= c->size)
+		return 1;
+	__u32 zero = 0;
+	struct scratch_buf *b = bpf_map_lookup_elem(&scratch, &zero);
+	if (!b)
+		return 1;
+	__u64 left = c->size - c->done;
+	__u32 n = left < LOUPE_MAX_CAPTURE ? left : LOUPE_MAX_CAPTURE;
+	b->ev.hdr = c->hdr;
+	b->ev.pos = c->pos + c->done;
+	b->ev.size = n;
+	if (bpf_probe_read_user(b->data, n, c->ubuf + c->done)) {
+		count_drop(LOUPE_DROP_READ_FAULT);
+		b->ev.captured = 0;
+		n = 0;
+	} else {
+		b->ev.captured = n;
+	}
+	if (bpf_ringbuf_output(&events, b, sizeof(b->ev) + n, ringbuf_flags()))
+		count_drop(LOUPE_DROP_RINGBUF_FULL);
+	c->done += b->ev.size;
+	return 0;
+}
+
+/* A record of `size` bytes at `pos` whose payload was not copied. */
+static __always_inline void emit_gap(const struct loupe_event_header *hdr, __u64 pos, __u64 size)
+{
+	__u32 zero = 0;
+	struct scratch_buf *b = bpf_map_lookup_elem(&scratch, &zero);
+	if (!b)
+		return;
+	b->ev.hdr = *hdr;
+	b->ev.pos = pos;
+	b->ev.size = size;
+	b->ev.captured = 0;
+	if (bpf_ringbuf_output(&events, b, sizeof(b->ev), ringbuf_flags()))
+		count_drop(LOUPE_DROP_RINGBUF_FULL);
+}
+
+/* Up to full_capture_bytes of a buffer as pieces of LOUPE_MAX_CAPTURE, each a record at its own position; the
+ * rest of `size` as a gap. */
+static __always_inline void emit_pieces(const struct loupe_event_header *hdr, __u64 pos, const void *ubuf,
+					__u64 size)
+{
+	struct piece_ctx c = {};
+	c.hdr = *hdr;
+	c.ubuf = ubuf;
+	c.pos = pos;
+	c.size = size < full_capture_bytes ? size : full_capture_bytes;
+	bpf_loop((c.size + LOUPE_MAX_CAPTURE - 1) / LOUPE_MAX_CAPTURE, emit_piece, &c, 0);
+	if (c.done < size)
+		emit_gap(hdr, pos + c.done, size - c.done);
+}
+
+static __always_inline int full_capture_of(__u32 tgid)
+{
+	return full_capture_bytes && bpf_map_lookup_elem(&full_capture, &tgid);
+}
+
+/* The segments of an iovec array of a process in full_capture, for bpf_loop. */
+struct segments_ctx {
+	struct loupe_event_header hdr;
+	const struct iovec *iov;
+	__u64 iovcnt;
+	__u64 pos;
+	__u64 bytes;
+	__u64 done;
+};
+
+static long emit_segment(__u32 index, void *data)
+{
+	struct segments_ctx *c = data;
+	if (index >= c->iovcnt || c->done >= c->bytes)
+		return 1;
+	struct iovec seg = {};
+	if (bpf_probe_read_user(&seg, sizeof(seg), &c->iov[index]))
+		return 1;
+	__u64 len = seg.iov_len < c->bytes - c->done ? seg.iov_len : c->bytes - c->done;
+	emit_pieces(&c->hdr, c->pos + c->done, seg.iov_base, len);
+	c->done += len;
+	return 0;
+}
+
 /* Sends one chunk: a prefix of up to capture_bytes of payload, the rest of its size as a gap. */
 static __always_inline void emit_data(__u32 tgid, __s32 fd, const struct conn_state *st, __u8 direction, __u64 pos,
 				      const void *ubuf, __u64 size)
@@ -320,6 +427,25 @@ static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st
 				     const struct iovec *iov, __u64 iovcnt, __u64 bytes, int max_segments,
 				     const int may_infer)
 {
+	if (may_infer && full_capture_of(tgid)) {
+		struct iovec first = {};
+		if (iovcnt > 0 && !bpf_probe_read_user(&first, sizeof(first), &iov[0]))
+			infer(st, tgid, fd, direction, first.iov_base, first.iov_len < bytes ? first.iov_len : bytes, pos,
+			      0);
+		if (st->protocol == LOUPE_PROTO_UNKNOWN)
+			return;
+		struct segments_ctx c = {};
+		fill_header(&c.hdr, LOUPE_EV_DATA, tgid, fd, st);
+		c.hdr.direction = direction;
+		c.iov = iov;
+		c.iovcnt = iovcnt;
+		c.pos = pos;
+		c.bytes = bytes;
+		bpf_loop(iovcnt < 1024 ? iovcnt : 1024, emit_segment, &c, 0);
+		if (c.done < bytes)
+			emit_gap(&c.hdr, pos + c.done, bytes - c.done);
+		return;
+	}
 	__u64 done = 0;
 	for (int i = 0; i < IOV_SEGMENTS; i++) {
 		if (i >= max_segments || i >= iovcnt || done >= bytes)
@@ -392,8 +518,16 @@ static __always_inline void handle_transfer(const struct syscall_args *a, const 
 	__u64 pos = advance(st, dir, bytes);
 	if (op == OP_BUF) {
 		infer(st, tgid, a->fd, dir, (const void *)a->ptr, bytes, pos, 1);
-		if (st->protocol != LOUPE_PROTO_UNKNOWN)
+		if (st->protocol == LOUPE_PROTO_UNKNOWN)
+			return;
+		if (bytes > capture_bytes && full_capture_of(tgid)) {
+			struct loupe_event_header hdr = {};
+			fill_header(&hdr, LOUPE_EV_DATA, tgid, a->fd, st);
+			hdr.direction = dir;
+			emit_pieces(&hdr, pos, (const void *)a->ptr, bytes);
+		} else {
 			emit_data(tgid, a->fd, st, dir, pos, (const void *)a->ptr, bytes);
+		}
 	} else if (op == OP_IOV) {
 		emit_iov(tgid, a->fd, st, dir, pos, (const struct iovec *)a->ptr, a->extra, bytes, IOV_SEGMENTS, 1);
 	} else if (op == OP_MSG) {

@@ -12,6 +12,8 @@ import type { ConnStatsRecord, HttpRecord, MysqlRecord, PgsqlRecord } from './st
 import { mysqlSessionFactory } from './protocols/mysql/mysql-session.js';
 import { pgsqlSessionFactory } from './protocols/pgsql/pgsql-session.js';
 import { RetentionPolicy } from './store/retention-policy.js';
+import { FullCaptureMarker } from './capture/full-capture-marker.js';
+import type { ServiceSelector } from './metadata/service-selector.js';
 
 export interface CollectorOptions {
   node: string;
@@ -25,6 +27,8 @@ export interface CollectorOptions {
   retentionMaxBytes?: number;
   /** How often collector_stats gets a row and connection byte counts are sampled. */
   statsIntervalMs?: number;
+  /** Services whose HTTP bodies are kept up to `bodyBytes` (copied whole by the kernel, not cut per syscall). */
+  fullBodies?: { services: ServiceSelector[]; bodyBytes: number };
 }
 
 export const COLLECTOR_DEFAULTS = {
@@ -32,7 +36,12 @@ export const COLLECTOR_DEFAULTS = {
   retentionMaxAgeMs: 24 * 3600_000,
   retentionMaxBytes: 1024 * 1024 * 1024,
   statsIntervalMs: 10_000,
+  /** Largest body kept for a full-body service, and so the most the kernel copies of one syscall for it. */
+  maxFullBodyBytes: 16 * 1024 * 1024,
 } as const;
+
+/** Room for the head of a message in the same syscall as a full body. */
+const FULL_CAPTURE_HEAD_BYTES = 64 * 1024;
 
 export interface CollectorStatus {
   node: string;
@@ -47,6 +56,9 @@ export interface CollectorStatus {
   /** Retention settings, so the UI and `loupe status` can say how long rows are kept. */
   retentionMaxAgeMs: number;
   retentionMaxBytes: number;
+  /** Processes of full-body services marked in the kernel now, and marks refused for want of room. */
+  fullCaptureProcesses: number;
+  fullCaptureRefused: number;
 }
 
 /** Monotonic nanoseconds on the clock the kernel stamps events with. */
@@ -65,6 +77,7 @@ export class Collector {
   private lastSample = { atNs: monotonicNs(), events: 0, drops: 0, parseErrors: 0, bytes: 0 };
   private eventsPerSecond = 0;
   private closed = false;
+  private fullCapture: FullCaptureMarker | null = null;
 
   private constructor(
     private readonly options: CollectorOptions,
@@ -76,7 +89,17 @@ export class Collector {
       processName: (tgid) => this.names.lookup(tgid),
       onHttp: (record) => this.http.push(record),
       onConnStats: (record) => this.conns.push(record),
-      http: { maxBodyBytes: options.bodyBytes ?? COLLECTOR_DEFAULTS.bodyBytes },
+      http: {
+        maxBodyBytes: options.bodyBytes ?? COLLECTOR_DEFAULTS.bodyBytes,
+        ...(options.fullBodies
+          ? {
+              fullBodies: {
+                services: options.fullBodies.services,
+                maxBodyBytes: options.fullBodies.bodyBytes,
+              },
+            }
+          : {}),
+      },
       sessions: {
         pgsql: pgsqlSessionFactory((record) => this.pgsql.push(record)),
         mysql: mysqlSessionFactory((record) => this.mysql.push(record)),
@@ -89,6 +112,10 @@ export class Collector {
     const captureOptions: CaptureOptions = {};
     if (options.captureBytes !== undefined) captureOptions.captureBytes = options.captureBytes;
     if (options.netnsPath !== undefined) captureOptions.targetNetns = fs.statSync(options.netnsPath).ino;
+    if (options.fullBodies) {
+      const bytes = Math.min(options.fullBodies.bodyBytes, COLLECTOR_DEFAULTS.maxFullBodyBytes);
+      captureOptions.fullCaptureBytes = bytes + FULL_CAPTURE_HEAD_BYTES;
+    }
     const capture = new SocketCapture(captureOptions);
     let store: EventStore | undefined;
     try {
@@ -112,6 +139,10 @@ export class Collector {
   }
 
   private run(): void {
+    if (this.options.fullBodies) {
+      this.fullCapture = new FullCaptureMarker(this.capture, this.options.fullBodies.services);
+      this.fullCapture.start();
+    }
     this.capture.start(
       (event) => this.onEvent(event),
       () => this.drainRecords(),
@@ -210,6 +241,8 @@ export class Collector {
       connections: this.tracker.connectionCount,
       retentionMaxAgeMs: this.options.retentionMaxAgeMs ?? COLLECTOR_DEFAULTS.retentionMaxAgeMs,
       retentionMaxBytes: this.options.retentionMaxBytes ?? COLLECTOR_DEFAULTS.retentionMaxBytes,
+      fullCaptureProcesses: this.fullCapture?.counters.marked ?? 0,
+      fullCaptureRefused: this.fullCapture?.counters.refused ?? 0,
     };
   }
 
@@ -218,6 +251,7 @@ export class Collector {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    this.fullCapture?.stop();
     this.capture.close();
     this.tracker.endAll(monotonicNs());
     this.drainRecords();

@@ -28,6 +28,8 @@ export interface CollectorStatus {
   connections?: number;
   retentionMaxAgeMs?: number;
   retentionMaxBytes?: number;
+  fullCaptureProcesses?: number;
+  fullCaptureRefused?: number;
 }
 
 /** JSON schema of the optional CollectorStatus details, shared by every route that carries a status. */
@@ -37,6 +39,8 @@ export const statusDetailProperties = {
   connections: { type: 'number' },
   retentionMaxAgeMs: { type: 'number' },
   retentionMaxBytes: { type: 'number' },
+  fullCaptureProcesses: { type: 'number' },
+  fullCaptureRefused: { type: 'number' },
 } as const;
 
 export type StatusProvider = () => CollectorStatus | Promise<CollectorStatus>;

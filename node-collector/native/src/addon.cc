@@ -22,10 +22,12 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
                        {InstanceMethod("start", &TracerHandle::StartReading),
                         InstanceMethod("close", &TracerHandle::Close),
                         InstanceMethod("counters", &TracerHandle::GetCounters),
-                        InstanceMethod("programs", &TracerHandle::GetPrograms)});
+                        InstanceMethod("programs", &TracerHandle::GetPrograms),
+                        InstanceMethod("setFullCapture", &TracerHandle::SetFullCapture)});
   }
 
-  // new Tracer({selfTgid, targetNetns, captureBytes, ringBytes, maxConns, wakeupBytes, pollMs, queueBatches})
+  // new Tracer({selfTgid, targetNetns, captureBytes, ringBytes, maxConns, wakeupBytes, pollMs, queueBatches,
+  //             fullCaptureBytes, fullCaptureProcesses})
   explicit TracerHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TracerHandle>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) {
@@ -41,6 +43,8 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
     opts.max_conns = OptionU32(o, "maxConns", opts.max_conns);
     opts.wakeup_bytes = OptionU32(o, "wakeupBytes", static_cast<uint32_t>(opts.wakeup_bytes));
     opts.poll_ms = OptionU32(o, "pollMs", opts.poll_ms);
+    opts.full_capture_bytes = OptionU32(o, "fullCaptureBytes", opts.full_capture_bytes);
+    opts.full_capture_processes = OptionU32(o, "fullCaptureProcesses", opts.full_capture_processes);
     queue_batches_ = OptionU32(o, "queueBatches", 64);
     if (opts.capture_bytes > LOUPE_MAX_CAPTURE) {
       Napi::RangeError::New(env, "captureBytes is larger than the kernel side's ceiling")
@@ -121,6 +125,18 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
     out["batchesDropped"] = Napi::Number::New(env, c.batches_dropped);
     out["recordsDropped"] = Napi::Number::New(env, c.records_dropped);
     return out;
+  }
+
+  // setFullCapture(tgid, on): false when the kernel map is full (the caller counts it).
+  Napi::Value SetFullCapture(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsBoolean()) {
+      Napi::TypeError::New(env, "setFullCapture(tgid: number, on: boolean)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!tracer_) return Napi::Boolean::New(env, false);
+    return Napi::Boolean::New(env, tracer_->SetFullCapture(info[0].As<Napi::Number>().Uint32Value(),
+                                                           info[1].As<Napi::Boolean>().Value()));
   }
 
   Napi::Value GetPrograms(const Napi::CallbackInfo& info) {

@@ -72,6 +72,8 @@ std::unique_ptr<SocketTracer> SocketTracer::Create(const TracerOptions& options,
   skel->rodata->target_netns = options.target_netns;
   skel->rodata->capture_bytes = options.capture_bytes;
   skel->rodata->wakeup_bytes = options.wakeup_bytes;
+  skel->rodata->full_capture_bytes = options.full_capture_bytes;
+  bpf_map__set_max_entries(skel->maps.full_capture, options.full_capture_processes);
   bpf_map__set_max_entries(skel->maps.events, options.ring_bytes);
   bpf_map__set_max_entries(skel->maps.conns, options.max_conns);
 
@@ -175,6 +177,13 @@ TracerCounters SocketTracer::Counters() const {
     c.kernel_drops.push_back(total);
   }
   return c;
+}
+
+bool SocketTracer::SetFullCapture(uint32_t tgid, bool on) {
+  const int fd = bpf_map__fd(skel_->maps.full_capture);
+  if (!on) return bpf_map_delete_elem(fd, &tgid) == 0 || errno == ENOENT;
+  const uint8_t one = 1;
+  return bpf_map_update_elem(fd, &tgid, &one, BPF_ANY) == 0;
 }
 
 std::vector<ProgramStats> SocketTracer::Programs() const {

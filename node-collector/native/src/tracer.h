@@ -21,6 +21,9 @@ struct TracerOptions {
   uint32_t max_conns = 65536;
   uint64_t wakeup_bytes = 256u << 10;
   uint32_t poll_ms = 20;
+  // Per-syscall copy for processes marked with SetFullCapture; 0 disables marking.
+  uint32_t full_capture_bytes = 0;
+  uint32_t full_capture_processes = 1024;
 };
 
 // A batch of records, each as [u32 size][u32 zero][record][zero padding to 8 bytes].
@@ -53,6 +56,9 @@ class SocketTracer {
   bool Start(BatchSink sink, std::string* error);
   void Stop();  // joins the reader; safe to call twice
   TracerCounters Counters() const;
+  // Marks (or unmarks) a process whose payloads are copied up to full_capture_bytes per syscall. Returns false
+  // with errno set when the kernel map refuses (full, or the feature is off).
+  bool SetFullCapture(uint32_t tgid, bool on);
   std::vector<ProgramStats> Programs() const;
 
  private:

@@ -17,6 +17,10 @@ export interface TracerOptions {
   pollMs: number;
   /** Batches that may wait for the JavaScript thread before further ones are dropped (and counted). */
   queueBatches: number;
+  /** Bytes copied per syscall for processes marked by setFullCapture; 0 turns marking off. */
+  fullCaptureBytes: number;
+  /** How many processes may be marked at once. */
+  fullCaptureProcesses: number;
 }
 
 export interface NativeCounters {
@@ -39,6 +43,8 @@ export interface NativeTracer {
   close(): void;
   counters(): NativeCounters;
   programs(): ProgramStats[];
+  /** Marks or unmarks a process for full capture; false when the kernel map is full. */
+  setFullCapture(tgid: number, on: boolean): boolean;
 }
 
 export interface CaptureAddon {

@@ -16,6 +16,8 @@ export interface CaptureOptions {
   ringBytes?: number;
   maxConns?: number;
   queueBatches?: number;
+  /** Bytes copied per syscall for processes marked with setFullCapture (0: none are). */
+  fullCaptureBytes?: number;
 }
 
 export const CAPTURE_DEFAULTS = {
@@ -24,6 +26,8 @@ export const CAPTURE_DEFAULTS = {
   ringBytes: 16 * 1024 * 1024,
   maxConns: 65536,
   queueBatches: 64,
+  /** Processes that can be marked for full capture at once. */
+  fullCaptureProcesses: 1024,
 } as const;
 
 export interface CaptureCounters {
@@ -57,6 +61,8 @@ export class SocketCapture {
       wakeupBytes: Math.min(256 * 1024, ringBytes / 8),
       pollMs: 20,
       queueBatches: options.queueBatches ?? CAPTURE_DEFAULTS.queueBatches,
+      fullCaptureBytes: options.fullCaptureBytes ?? 0,
+      fullCaptureProcesses: CAPTURE_DEFAULTS.fullCaptureProcesses,
     };
     const addon = loadCaptureAddon();
     try {
@@ -105,6 +111,11 @@ export class SocketCapture {
 
   programs(): ProgramStats[] {
     return this.tracer.programs();
+  }
+
+  /** Copies up to fullCaptureBytes per syscall of this process from now on (or stops); false when full. */
+  setFullCapture(tgid: number, on: boolean): boolean {
+    return this.tracer.setFullCapture(tgid, on);
   }
 }
 

@@ -20,6 +20,7 @@ import { STORE_TABLES } from '../store/schema.js';
 import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../collector.js';
 import { MissingFeatureError } from '../capture/preflight.js';
 import { parseBytes, parseDurationMs, parsePort, UsageError } from './units.js';
+import { parseServiceSelectors, type ServiceSelector } from '../metadata/service-selector.js';
 
 export interface ServiceSpec {
   command: string;
@@ -48,6 +49,9 @@ ${brokerFlags}  --data-dir DIR        where the node's DuckDB file lives (defaul
   --netns PATH          capture only sockets of this network namespace (e.g. /run/netns/NAME)
   --capture-bytes N     payload bytes copied per syscall, at most 16384 (default 16384)
   --body-bytes N        bytes of each HTTP body stored (default ${COLLECTOR_DEFAULTS.bodyBytes})
+  --full-bodies LIST    services whose bodies are kept whole, up to --full-body-bytes: process names, each
+                        optionally with the port it serves on (e.g. api:8080,billing), for faithful replays
+  --full-body-bytes N   body size kept for --full-bodies services (default 1MiB, at most 16MiB)
   --retention-age D     delete rows older than this (default 24h)
   --retention-size S    keep the store under this size (default 1GiB)
   -h, --help            this text`;
@@ -77,6 +81,8 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
         netns: { type: 'string' },
         'capture-bytes': { type: 'string' },
         'body-bytes': { type: 'string' },
+        'full-bodies': { type: 'string' },
+        'full-body-bytes': { type: 'string' },
         'retention-age': { type: 'string' },
         'retention-size': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -109,6 +115,20 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
     }
     if (parsed['body-bytes'] !== undefined)
       options.bodyBytes = parseBytes(parsed['body-bytes'], '--body-bytes');
+    if (parsed['full-body-bytes'] !== undefined && parsed['full-bodies'] === undefined)
+      throw new UsageError('--full-body-bytes goes with --full-bodies');
+    if (parsed['full-bodies'] !== undefined) {
+      let services: ServiceSelector[];
+      try {
+        services = parseServiceSelectors(parsed['full-bodies']);
+      } catch (err) {
+        throw new UsageError(`--full-bodies: ${(err as Error).message}`);
+      }
+      const bodyBytes = parseBytes(parsed['full-body-bytes'] ?? '1MiB', '--full-body-bytes');
+      if (bodyBytes > COLLECTOR_DEFAULTS.maxFullBodyBytes)
+        throw new UsageError('--full-body-bytes: at most 16MiB');
+      options.fullBodies = { services, bodyBytes };
+    }
     if (spec.withBroker && (parsed.broker !== undefined || parsed['advertise-url'] !== undefined)) {
       throw new UsageError(
         `--broker and --advertise-url are for 'loupe collector'; 'loupe ${spec.command}' is its own broker`,

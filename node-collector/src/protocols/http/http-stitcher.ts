@@ -25,6 +25,7 @@ import {
   type HttpParserOptions,
 } from './http-parser.js';
 import { HeaderRedactor } from './redact.js';
+import { endpointMatches, type ServiceSelector } from '../../metadata/service-selector.js';
 
 export interface HttpOptions {
   /** Default 64 KiB. */
@@ -35,6 +36,8 @@ export interface HttpOptions {
   redactHeaders?: readonly string[];
   /** Unanswered requests (or unmatched responses) held per connection; default 64. */
   maxPendingMessages?: number;
+  /** Services whose bodies are kept up to a larger size (for faithful HAR exports and replays). */
+  fullBodies?: { services: readonly ServiceSelector[]; maxBodyBytes: number };
 }
 
 export interface HttpStitcherOptions {
@@ -79,7 +82,15 @@ export function httpSessionFactory(
   onRecord: (record: HttpRecord) => void,
 ): ProtocolSessionFactory {
   const resolved = resolveHttpOptions(options);
-  return (context) => new HttpStitcher(context, onRecord, resolved);
+  const full = options.fullBodies;
+  if (!full) return (context) => new HttpStitcher(context, onRecord, resolved);
+  const fullResolved = resolveHttpOptions({ ...options, maxBodyBytes: full.maxBodyBytes });
+  return (context) =>
+    new HttpStitcher(
+      context,
+      onRecord,
+      endpointMatches(full.services, context.endpoint()) ? fullResolved : resolved,
+    );
 }
 
 const DIRECTIONS: readonly Direction[] = ['egress', 'ingress'];
