@@ -30,6 +30,8 @@ export interface LayoutEdgeInput {
 export interface LayoutInput {
   nodes: LayoutNodeInput[];
   edges: LayoutEdgeInput[];
+  /** Room between columns, when the edges need more than LAYOUT_SPACING.layerGap (to carry labels, say). */
+  layerGap?: number;
 }
 
 export interface Point {
@@ -355,7 +357,8 @@ function assignCentres(layers: number[][], vertices: Vertex[], realCount: number
 }
 
 export function layoutGraph(input: LayoutInput): GraphLayout {
-  const { margin, layerGap, dummyHeight } = LAYOUT_SPACING;
+  const { margin, dummyHeight } = LAYOUT_SPACING;
+  const layerGap = input.layerGap ?? LAYOUT_SPACING.layerGap;
   const nodes = input.nodes;
   const count = nodes.length;
   const index = new Map(nodes.map((n, i) => [n.id, i]));

@@ -15,19 +15,28 @@ import {
 } from './service-graph.js';
 
 export const NODE_HEIGHT = 46;
-const MIN_NODE_WIDTH = 130;
-const MAX_NODE_WIDTH = 240;
-/** Roughly the advance of a 13 px system-ui character, plus padding for the kind stripe. */
-const CHAR_WIDTH = 7.4;
-const NODE_PADDING = 30;
+const MIN_NODE_WIDTH = 140;
+const MAX_NODE_WIDTH = 250;
+/** Roughly the advance of a character of the name (13 px, bold) and of the summary line (11.5 px). */
+const NAME_CHAR_WIDTH = 8;
+const SUMMARY_CHAR_WIDTH = 6.4;
+/** The kind stripe and the margins. */
+const NODE_PADDING = 26;
+/** The longest numbers of a summary line: "999.9/s · 100% err". */
+const SUMMARY_NUMBERS = 18;
 
-export const MAX_LABEL_CHARS = Math.floor((MAX_NODE_WIDTH - NODE_PADDING) / CHAR_WIDTH);
+export const MAX_LABEL_CHARS = Math.floor((MAX_NODE_WIDTH - NODE_PADDING) / NAME_CHAR_WIDTH);
 
-export function nodeWidth(name: string): number {
-  return Math.min(
-    MAX_NODE_WIDTH,
-    Math.max(MIN_NODE_WIDTH, Math.ceil(name.length * CHAR_WIDTH + NODE_PADDING)),
-  );
+/**
+ * A node's box fits its name and its summary line with the longest numbers it may show, so the box (and the
+ * layout) stays the same when a refresh changes the numbers.
+ */
+export function nodeWidth(node: ServiceNode): number {
+  const tag = summaryTag(node);
+  const summary = (tag ? tag.length + 3 : 0) + SUMMARY_NUMBERS;
+  const wanted =
+    Math.max(shortName(node.id).length * NAME_CHAR_WIDTH, summary * SUMMARY_CHAR_WIDTH) + NODE_PADDING;
+  return Math.min(MAX_NODE_WIDTH, Math.max(MIN_NODE_WIDTH, Math.ceil(wanted)));
 }
 
 /** The name as it fits in its box: long names keep their start and their port. */
@@ -54,15 +63,25 @@ export function kindLabel(node: ServiceNode): string {
   }
 }
 
-/** The second line of a node's box. */
-export function nodeSummary(node: ServiceNode): string {
-  if (node.inboundRequests === 0) return `${kindLabel(node)} · calls ${formatRate(node.outboundPerSecond)}`;
-  const errors = node.inboundErrorRate > 0 ? ` · ${formatPercent(node.inboundErrorRate)} err` : '';
-  return `${kindLabel(node)} · ${formatRate(node.inboundPerSecond)}${errors}`;
+/** What the summary line says before the numbers: HTTP services need no word, their stripe says it. */
+function summaryTag(node: ServiceNode): string {
+  return node.kind === 'service' ? '' : node.kind === 'client' ? 'calls' : kindLabel(node);
 }
 
-export function edgeSummary(edge: ServiceEdge): string {
-  return `${formatRate(edge.requestsPerSecond)} · ${formatPercent(edge.errorRate)} err · p50 ${formatMs(edge.p50Ms)} · p99 ${formatMs(edge.p99Ms)}`;
+/** The second line of a node's box: its kind where it is not a plain HTTP service, its rate and errors. */
+export function nodeSummary(node: ServiceNode): string {
+  const tag = summaryTag(node);
+  if (node.inboundRequests === 0) return `${tag} ${formatRate(node.outboundPerSecond)}`.trim();
+  const errors = node.inboundErrorRate > 0 ? ` · ${formatPercent(node.inboundErrorRate)} err` : '';
+  return `${tag ? `${tag} · ` : ''}${formatRate(node.inboundPerSecond)}${errors}`;
+}
+
+/** An edge's label, in two short lines so it fits between two columns. */
+export function edgeSummary(edge: ServiceEdge): [string, string] {
+  return [
+    `${formatRate(edge.requestsPerSecond)} · ${formatPercent(edge.errorRate)} err`,
+    `p50 ${formatMs(edge.p50Ms)} · p99 ${formatMs(edge.p99Ms)}`,
+  ];
 }
 
 export const isFailing = (rate: number) => rate >= HIGH_ERROR_RATE;
@@ -73,20 +92,19 @@ export function edgeWidth(rate: number, busiest: number): number {
   return Math.round((1 + 5 * Math.sqrt(Math.min(1, rate / busiest))) * 10) / 10;
 }
 
-export function layoutInputFor(graph: ServiceGraph): LayoutInput {
-  return {
-    nodes: graph.nodes.map((n) => ({ id: n.id, width: nodeWidth(shortName(n.id)), height: NODE_HEIGHT })),
-    edges: graph.edges.map((e) => ({ id: e.id, source: e.source, target: e.target })),
-  };
-}
-
-/** Identifies a graph's shape: the layout only has to be computed again when this changes. */
-export function layoutKey(graph: ServiceGraph): string {
-  return `${graph.nodes.map((n) => n.id).join('\n')}\n\n${graph.edges.map((e) => e.id).join('\n')}`;
-}
-
 /** Edge labels are drawn for every edge only when there are few enough not to cover each other. */
 export const ALWAYS_LABELLED_EDGES = 24;
+
+/** Room between columns for two-line edge labels, when every edge is labelled. */
+const LABELLED_LAYER_GAP = 170;
+
+export function layoutInputFor(graph: ServiceGraph): LayoutInput {
+  return {
+    nodes: graph.nodes.map((n) => ({ id: n.id, width: nodeWidth(n), height: NODE_HEIGHT })),
+    edges: graph.edges.map((e) => ({ id: e.id, source: e.source, target: e.target })),
+    ...(graph.edges.length <= ALWAYS_LABELLED_EDGES ? { layerGap: LABELLED_LAYER_GAP } : {}),
+  };
+}
 
 /** The map's settings in the URL: `protocols` (comma list), `search`, the selected `node` or `edge`. */
 export interface MapSettings {

@@ -1,6 +1,7 @@
 import { memo, useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { edgePath, type GraphLayout, type PositionedNode, type RoutedEdge } from '../../domain/graph-layout';
 import {
+  HIGH_ERROR_RATE,
   neighbourhood,
   type ServiceEdge,
   type ServiceGraph,
@@ -40,17 +41,20 @@ function midpoint(route: RoutedEdge): { x: number; y: number } {
 }
 
 function EdgeLabel({ edge, route }: { edge: ServiceEdge; route: RoutedEdge }) {
-  const text = edgeSummary(edge);
+  const [first, second] = edgeSummary(edge);
   const { x, y } = midpoint(route);
-  const width = text.length * 6.3 + 10;
+  const width = Math.max(first.length, second.length) * 6.2 + 12;
   return (
     <g
       className={`edge-label${isFailing(edge.errorRate) ? ' failing' : ''}`}
       transform={`translate(${x} ${y})`}
     >
-      <rect x={-width / 2} y={-9} width={width} height={18} rx={4} />
-      <text textAnchor="middle" y={4}>
-        {text}
+      <rect x={-width / 2} y={-16} width={width} height={32} rx={4} />
+      <text textAnchor="middle" y={-3}>
+        {first}
+      </text>
+      <text textAnchor="middle" y={11} className="secondary">
+        {second}
       </text>
     </g>
   );
@@ -306,6 +310,27 @@ export function ServiceMap(props: ServiceMapProps) {
           </g>
         </g>
       </svg>
+      <div className="map-legend" aria-hidden>
+        <span>
+          <span className="swatch kind-service" />
+          HTTP service
+        </span>
+        <span>
+          <span className="swatch kind-database" />
+          database
+        </span>
+        <span>
+          <span className="swatch kind-client" />
+          client
+        </span>
+        <span>
+          <span className="swatch kind-external" />
+          external (address only)
+        </span>
+        <span>
+          <span className="swatch failing" />≥ {HIGH_ERROR_RATE * 100}% errors
+        </span>
+      </div>
       <div className="map-zoom" role="toolbar" aria-label="Zoom">
         <button type="button" aria-label="Zoom in" title="Zoom in" onClick={() => view.zoomBy(1.3)}>
           +
