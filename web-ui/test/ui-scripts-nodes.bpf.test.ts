@@ -57,7 +57,7 @@ test('the nodes view lists the node as up, with events captured, cluster totals 
   assert.match(text, /\bup\b/);
   assert.match(text, /seen .* ago/);
   assert.match(await page.locator('[data-testid=nodes-totals]').innerText(), /1 up/);
-  await page.locator('.node-charts').waitFor({ timeout: 30_000 });
+  await page.locator('.node-charts').waitFor({ timeout: 45_000 });
   await screenshot('nodes');
   assert.deepEqual(errors, []);
 });

@@ -63,22 +63,20 @@ function CollectorHistory({ state }: Pick<ViewProps, 'state'>) {
   if (history.error) return <ErrorMessage error={history.error} onRetry={() => void history.refetch()} />;
   if (!history.data) return <Loading what="the collectors' history" />;
   const rows = history.data.rows;
+  const events = historySeries(rows, 'events_per_s');
+  // A line needs two steps; a single sample would draw as an empty chart.
+  const steps = events[0]?.points.length ?? 0;
   return (
     <div className="node-history">
       <NodeAnswers nodes={history.data.nodes} truncated={history.data.truncated} />
-      {rows.length === 0 ? (
+      {steps < 2 ? (
         <Empty
-          title="No collector samples in this range"
+          title={rows.length === 0 ? 'No collector samples in this range' : 'Only one sample so far'}
           hint="Collectors write a sample every 10 seconds; widen the time range or wait a little."
         />
       ) : (
         <div className="node-charts">
-          <TimeSeriesChart
-            title="Events/s"
-            series={historySeries(rows, 'events_per_s')}
-            unit="rate"
-            height={180}
-          />
+          <TimeSeriesChart title="Events/s" series={events} unit="rate" height={180} />
           <TimeSeriesChart title="Drops" series={historySeries(rows, 'drops')} unit="count" height={180} />
         </div>
       )}
