@@ -40,13 +40,13 @@ function midpoint(route: RoutedEdge): { x: number; y: number } {
   return { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
 }
 
-function EdgeLabel({ edge, route }: { edge: ServiceEdge; route: RoutedEdge }) {
+function EdgeLabel({ edge, route, dim }: { edge: ServiceEdge; route: RoutedEdge; dim: boolean }) {
   const [first, second] = edgeSummary(edge);
   const { x, y } = midpoint(route);
   const width = Math.max(first.length, second.length) * 6.2 + 12;
   return (
     <g
-      className={`edge-label${isFailing(edge.errorRate) ? ' failing' : ''}`}
+      className={`edge-label${isFailing(edge.errorRate) ? ' failing' : ''}${dim ? ' dim' : ''}`}
       transform={`translate(${x} ${y})`}
     >
       <rect x={-width / 2} y={-16} width={width} height={32} rx={4} />
@@ -247,11 +247,11 @@ export function ServiceMap(props: ServiceMapProps) {
     [boxes, view],
   );
 
+  // Every label when few; else the hovered edge's and those of the selection's neighbourhood.
   const labelled: ServiceEdge[] = useMemo(() => {
     if (graph.edges.length <= ALWAYS_LABELLED_EDGES) return graph.edges;
-    const shown = new Set([hovered, selectedEdge]);
-    return graph.edges.filter((e) => shown.has(e.id));
-  }, [graph, hovered, selectedEdge]);
+    return graph.edges.filter((e) => e.id === hovered || lit?.has(e.id));
+  }, [graph, hovered, lit]);
 
   return (
     <div className="service-map">
@@ -305,7 +305,9 @@ export function ServiceMap(props: ServiceMapProps) {
           <g className="labels" aria-hidden>
             {labelled.map((edge) => {
               const route = routes.get(edge.id);
-              return route ? <EdgeLabel key={edge.id} edge={edge} route={route} /> : null;
+              return route ? (
+                <EdgeLabel key={edge.id} edge={edge} route={route} dim={lit !== null && !lit.has(edge.id)} />
+              ) : null;
             })}
           </g>
         </g>
