@@ -282,7 +282,7 @@ export function ServiceMap(props: ServiceMapProps) {
             </marker>
           ))}
         </defs>
-        <g ref={viewport} className={lit ? 'has-focus' : undefined}>
+        <g ref={viewport}>
           <EdgesLayer
             edges={graph.edges}
             routes={routes}
