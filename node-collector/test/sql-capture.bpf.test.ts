@@ -26,7 +26,7 @@ interface SqlRow {
   req_normalized: string;
   resp: string;
   resp_status?: string;
-  error: string;
+  error: string | null;
   latency_ns: number;
 }
 
@@ -108,6 +108,7 @@ describe('SQL capture with real database servers and clients', { timeout: 300_00
         ["INSERT INTO items VALUES (1, 'dup')", ''],
       ],
     );
+    assert.equal(rows[0]?.error, null, 'a statement that succeeded has no error');
     assert.match(rows[2]?.error ?? '', /^ERROR 42601: syntax error/);
     assert.match(rows[3]?.error ?? '', /^ERROR 23505: duplicate key value violates unique constraint/);
     assert.equal(rows[0]?.req_normalized, 'INSERT INTO items VALUES (?)');
@@ -131,9 +132,9 @@ describe('SQL capture with real database servers and clients', { timeout: 300_00
     assert.deepEqual(
       rows.map((r) => [r.req, r.req_params, r.resp, r.error]),
       [
-        ['SELECT $1::int + $2::int AS s', ['20', '22'], 'SELECT 1', ''],
-        ['SELECT name FROM items WHERE id = $1', ['2'], 'SELECT 1', ''],
-        ['SELECT name FROM items WHERE id = $1', ['1'], 'SELECT 1', ''],
+        ['SELECT $1::int + $2::int AS s', ['20', '22'], 'SELECT 1', null],
+        ['SELECT name FROM items WHERE id = $1', ['2'], 'SELECT 1', null],
+        ['SELECT name FROM items WHERE id = $1', ['1'], 'SELECT 1', null],
       ],
     );
   });
@@ -211,6 +212,7 @@ describe('SQL capture with real database servers and clients', { timeout: 300_00
         ['SELEC oops', 'ERR'],
       ],
     );
+    assert.equal(rows[0]?.error, null, 'a statement that succeeded has no error');
     assert.match(rows[2]?.error ?? '', /^ERROR 1062 \(23000\): Duplicate entry '1' for key 'PRIMARY'/);
     assert.match(rows[3]?.error ?? '', /^ERROR 1064 \(42000\)/);
     assert.equal(rows[1]?.resp, 'columns=1 rows=1');

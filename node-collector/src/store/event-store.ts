@@ -122,6 +122,12 @@ function appendText(appender: DuckDBAppender, value: string): void {
   else appender.appendNull();
 }
 
+/** Statements that succeeded carry no error: NULL, so `error IS NOT NULL` counts the failures. */
+function appendError(appender: DuckDBAppender, value: string): void {
+  if (typeof value === 'string' && value !== '') appender.appendVarchar(value);
+  else appender.appendNull();
+}
+
 function appendBoolean(appender: DuckDBAppender, value: boolean): void {
   if (typeof value === 'boolean') appender.appendBoolean(value);
   else appender.appendNull();
@@ -181,7 +187,7 @@ const WRITERS: { [T in AppendedTable]: TableWriters<T> } = {
     req_params: (a, r) => appendJson(a, r.reqParams),
     req_normalized: (a, r) => appendText(a, r.reqNormalized),
     resp: (a, r) => appendText(a, r.resp),
-    error: (a, r) => appendText(a, r.error),
+    error: (a, r) => appendError(a, r.error),
     latency_ns: (a, r) => appendInt64(a, r.latencyNs),
     encrypted: (a, r) => appendBoolean(a, r.encrypted),
   },
@@ -194,7 +200,7 @@ const WRITERS: { [T in AppendedTable]: TableWriters<T> } = {
     req_normalized: (a, r) => appendText(a, r.reqNormalized),
     resp_status: (a, r) => appendText(a, r.respStatus),
     resp: (a, r) => appendText(a, r.resp),
-    error: (a, r) => appendText(a, r.error),
+    error: (a, r) => appendError(a, r.error),
     latency_ns: (a, r) => appendInt64(a, r.latencyNs),
     encrypted: (a, r) => appendBoolean(a, r.encrypted),
   },
