@@ -16,6 +16,8 @@
 -- Percentiles come from a log-bucket histogram: a latency l falls in bucket ceil(ln l / ln 1.02) and a bucket
 -- stands for 2·1.02^b / 2.02, so p50/p90/p99 are within 1% of the exact value. Buckets are summed per node
 -- and merged at the broker, which is what lets this script run as partial aggregates on the nodes.
+--
+-- $node (a LIKE pattern, default every node) keeps the rows one collector captured: that node's view of the map.
 WITH sides AS (
   SELECT 'http' AS protocol, role,
          CASE WHEN role = 'server' THEN process END AS server_process,
@@ -27,6 +29,7 @@ WITH sides AS (
          count(*) AS requests, count(*) FILTER (WHERE resp_status >= 500) AS errors
     FROM http_events
    WHERE time >= (now() AT TIME ZONE 'UTC') - $window AND role IN ('client', 'server') AND latency_ns IS NOT NULL
+     AND node LIKE $node
    GROUP BY ALL
   UNION ALL
   SELECT 'pgsql', role,
@@ -38,6 +41,7 @@ WITH sides AS (
          count(*), count(*) FILTER (WHERE error IS NOT NULL)
     FROM pgsql_events
    WHERE time >= (now() AT TIME ZONE 'UTC') - $window AND role IN ('client', 'server') AND latency_ns IS NOT NULL
+     AND node LIKE $node
    GROUP BY ALL
   UNION ALL
   SELECT 'mysql', role,
@@ -49,6 +53,7 @@ WITH sides AS (
          count(*), count(*) FILTER (WHERE error IS NOT NULL)
     FROM mysql_events
    WHERE time >= (now() AT TIME ZONE 'UTC') - $window AND role IN ('client', 'server') AND latency_ns IS NOT NULL
+     AND node LIKE $node
    GROUP BY ALL
 ),
 server_seen AS (

@@ -90,6 +90,25 @@ describe('distributed queries over three nodes', () => {
     }
   });
 
+  it("draws one collector's view of the service map when asked for its node", async () => {
+    const resolved = scripts.resolve('service_map', { node: 'b' });
+    const sql = closedWindow(resolved.sql, '2000-01-01', '2100-01-01');
+    const params = paramsUsed(sql, resolved.params);
+    const distributed = await engine.query({ sql, params });
+    const everyNode = await engine.query({
+      sql: closedWindow(scripts.resolve('service_map', {}).sql, '2000-01-01', '2100-01-01'),
+      params: paramsUsed(sql, scripts.resolve('service_map', {}).params),
+    });
+    assert.ok(distributed.rows.length > 0);
+    assert.notDeepEqual(distributed.rows, everyNode.rows);
+    assertSameRows(
+      distributed.rows,
+      await cluster.referenceRows(inlineParams(sql, params)),
+      true,
+      'service_map b',
+    );
+  });
+
   it('plans a query once and binds each run to its own instant', async () => {
     const sql =
       "SELECT count(*) AS n, max(now()) AS at FROM http_events WHERE time > (now() AT TIME ZONE 'UTC') - INTERVAL 1 DAY";

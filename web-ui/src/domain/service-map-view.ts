@@ -112,6 +112,8 @@ export interface MapSettings {
   search: string;
   node: string | null;
   edge: string | null;
+  /** The collector whose captured rows are drawn; null: all of them. */
+  collector: string | null;
 }
 
 export function readMapSettings(params: Record<string, string>): MapSettings {
@@ -121,6 +123,7 @@ export function readMapSettings(params: Record<string, string>): MapSettings {
     search: params.search ?? '',
     node: params.node || null,
     edge: params.node ? null : params.edge || null,
+    collector: params.collector || null,
   };
 }
 
@@ -131,5 +134,6 @@ export function writeMapSettings(settings: MapSettings): Record<string, string> 
   if (settings.search) params.search = settings.search;
   if (settings.node) params.node = settings.node;
   else if (settings.edge) params.edge = settings.edge;
+  if (settings.collector) params.collector = settings.collector;
   return params;
 }

@@ -23,7 +23,7 @@ import {
 } from '../domain/service-map-view';
 import { scriptWindow } from '../domain/time-range';
 import { navigate } from '../domain/url-state';
-import { useQueryAnswer } from '../hooks/queries';
+import { useNodes, useQueryAnswer } from '../hooks/queries';
 import type { ViewProps } from './view-props';
 
 /** Which requests the explorer shows for a node: its process, or its address when nothing else is known. */
@@ -40,9 +40,14 @@ function requestsOf(node: ServiceNode): Record<string, string> {
 export function MapView({ state, push, replace }: ViewProps) {
   const settings = readMapSettings(state.params);
   const request = useMemo<QueryRequest>(
-    () => ({ script: 'service_map', params: { window: scriptWindow(state.range) } }),
-    [state.range],
+    () => ({
+      script: 'service_map',
+      params: { window: scriptWindow(state.range), node: settings.collector ?? '%' },
+    }),
+    [state.range, settings.collector],
   );
+  const nodes = useNodes(false);
+  const collectors = useMemo(() => (nodes.data ?? []).map((node) => node.name), [nodes.data]);
   const answer = useQueryAnswer(request, state.live, 'service-map');
   const graph = useMemo(() => (answer.data ? buildServiceGraph(answer.data.rows) : null), [answer.data]);
   const protocolKey = settings.protocols.join(',');
@@ -147,6 +152,9 @@ export function MapView({ state, push, replace }: ViewProps) {
         protocols={settings.protocols}
         onSearch={(search) => update({ search }, 'replace')}
         onProtocols={(protocols) => update({ protocols }, 'replace')}
+        collectors={collectors}
+        collector={settings.collector}
+        onCollector={(collector) => update({ collector, node: null, edge: null }, 'push')}
       />
       {answer.data && <NodeAnswers nodes={answer.data.nodes} truncated={answer.data.truncated} />}
       {answer.error && answer.data && (

@@ -7,10 +7,26 @@ export interface MapToolbarProps {
   protocols: readonly Protocol[];
   onSearch: (text: string) => void;
   onProtocols: (protocols: Protocol[]) => void;
+  /** Collectors to choose from; the choice is hidden when there is only one. */
+  collectors: readonly string[];
+  collector: string | null;
+  onCollector: (collector: string | null) => void;
 }
 
-/** The map's search box (focused by '/') and its protocol chips (none pressed: every protocol). */
-export function MapToolbar({ search, matchCount, protocols, onSearch, onProtocols }: MapToolbarProps) {
+/**
+ * The map's search box (focused by '/'), its protocol chips (none pressed: every protocol) and, in a cluster,
+ * the collector whose view is drawn.
+ */
+export function MapToolbar({
+  search,
+  matchCount,
+  protocols,
+  onSearch,
+  onProtocols,
+  collectors,
+  collector,
+  onCollector,
+}: MapToolbarProps) {
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -68,6 +84,23 @@ export function MapToolbar({ search, matchCount, protocols, onSearch, onProtocol
           </button>
         ))}
       </div>
+      {(collectors.length > 1 || collector) && (
+        <label className="map-collector">
+          Seen by
+          <select
+            value={collector ?? ''}
+            onChange={(event) => onCollector(event.target.value || null)}
+            data-testid="map-collector"
+          >
+            <option value="">every node</option>
+            {[...new Set([...collectors, ...(collector ? [collector] : [])])].map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
     </div>
   );
 }
