@@ -105,10 +105,11 @@ async function createStore(file, until) {
            ${address('a')}, 30000 + a, ${address('b')}, 8080, 'client', '1.1', 'GET', '/api/items/0', '{}', 200,
            '{}', 0, 120, 300000, false
       FROM edges`);
-  // The explorer's rows: one busy endpoint's server-side requests over the last ten minutes.
+  // The explorer's rows: one busy endpoint's server-side requests over the last ten minutes, from one client
+  // address (one more edge on the map).
   await connection.run(`INSERT INTO http_events ${columns}
     SELECT '${until}'::TIMESTAMP_NS - INTERVAL (k * 6000 // ${EXPLORER_ROWS}) SECOND - INTERVAL (k % 1000) MICROSECOND,
-           'bench', 999, 'explorer-api', '10.9.0.1', 9000, '10.9.0.' || (2 + k % 50), 40000 + k % 1000, 'server',
+           'bench', 999, 'explorer-api', '10.9.0.1', 9000, '10.9.0.2', 40000 + k % 1000, 'server',
            '1.1', ['GET', 'POST', 'PUT'][1 + k % 3], '/orders/' || k || '?page=' || (k % 7),
            '{"accept": "application/json"}', CASE WHEN k % 97 = 0 THEN 500 ELSE 200 END,
            '{"content-type": "application/json"}', k % 300, 200 + k % 900, (100000 + (k * 7727) % 90000000)::BIGINT, false
@@ -194,11 +195,23 @@ async function mapRound() {
   const renderMs = await page.evaluate(
     () => Number(document.body.dataset.mapRendered) - performance.timeOrigin,
   );
+  // Where the time went: the app's code loaded, the service map's answer arrived, the layout requested and ready.
+  const phases = await page.evaluate(() => {
+    const resources = performance.getEntriesByType('resource');
+    const end = (match) => Math.max(0, ...resources.filter((r) => match(r.name)).map((r) => r.responseEnd));
+    const mark = (name) => performance.getEntriesByName(name)[0]?.startTime ?? NaN;
+    return {
+      codeMs: end((name) => name.endsWith('.js')),
+      answerMs: end((name) => name.includes('/api/v1/query')),
+      layoutRequestedMs: mark('loupe:layout-requested'),
+      layoutReadyMs: mark('loupe:layout-ready'),
+    };
+  });
   const nodes = await page.locator('[data-testid="map-node"]').count();
   const edges = await page.locator('[data-testid="map-edge"]').count();
   const api = await fetchMs(page, { script: 'service_map', params: { window: '3600 seconds' } });
   await page.close();
-  return { renderMs, apiMs: api.ms, nodes, edges };
+  return { renderMs, apiMs: api.ms, nodes, edges, phases };
 }
 
 async function explorerRound() {
@@ -260,7 +273,8 @@ for (let round = 0; round < ROUNDS; round++) {
   maps.push(m);
   console.log(
     `map round ${round + 1}: first render ${fmt.n(m.renderMs)} ms (${m.nodes} nodes, ${m.edges} edges drawn), ` +
-      `API alone ${fmt.n(m.apiMs)} ms`,
+      `API alone ${fmt.n(m.apiMs)} ms; code loaded at ${fmt.n(m.phases.codeMs)}, answer at ` +
+      `${fmt.n(m.phases.answerMs)}, layout from ${fmt.n(m.phases.layoutRequestedMs)} to ${fmt.n(m.phases.layoutReadyMs)} ms`,
   );
   const e = await explorerRound();
   explorers.push(e);
