@@ -93,7 +93,8 @@ function Shell() {
             title={state.live ? 'Pause live refresh' : 'Refresh every 5 s'}
             onClick={() => replace({ ...state, live: !state.live })}
           >
-            {state.live ? '⏸ Live' : '▶ Paused'}
+            <span className={`live-dot${state.live ? ' on' : ''}`} aria-hidden />
+            {state.live ? 'Live' : 'Paused'}
           </button>
           <button
             type="button"

@@ -53,7 +53,17 @@ export function TimeRangePicker({
   return (
     <div className="time-range" ref={box}>
       <button type="button" aria-haspopup="dialog" aria-expanded={open} onClick={() => setOpen(!open)}>
-        🕑 {describeTimeRange(range)}
+        <svg className="icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden>
+          <circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" strokeWidth="1.5" />
+          <path
+            d="M8 4.5V8l2.5 1.5"
+            fill="none"
+            stroke="currentColor"
+            strokeWidth="1.5"
+            strokeLinecap="round"
+          />
+        </svg>
+        {describeTimeRange(range)}
       </button>
       {open && (
         <div className="popover" role="dialog" aria-label="Time range">
