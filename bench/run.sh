@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 for tool in nginx wrk bpftool; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/setup.sh installs it)" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (bash scripts/setup.sh tests installs it)" >&2; exit 2; }
 done
 if [ ! -f node-collector/dist/src/collector.js ] || [ ! -f node-collector/native/build/Release/loupe_capture.node ]; then
   echo "bench: build first: npm run build" >&2

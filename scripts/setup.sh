@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building and running Loupe needs on Debian, idempotently: system packages only when one is missing,
 # npm dependencies only when the lockfile changed since the last install.
+#   bash scripts/setup.sh          what `npm start` needs: the build tools
+#   bash scripts/setup.sh tests    and the real peers and the browser the tests and benchmarks use
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build: clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config python3.
-# Real peers for the tests and benchmarks: nginx-light wrk curl postgresql mariadb-server mariadb-client.
-packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config python3
-  nginx-light wrk curl iproute2 procps util-linux postgresql mariadb-server mariadb-client)
+packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config python3 iproute2 procps util-linux)
+if [ "${1:-}" = tests ]; then
+  # Real peers (servers and clients) and Debian's chromium for the browser tests, with a font for its text.
+  packages+=(nginx-light wrk curl postgresql mariadb-server mariadb-client chromium fonts-dejavu-core)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh tests || exit 1
 bash scripts/build.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 lint_failed=0
