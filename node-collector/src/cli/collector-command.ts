@@ -5,7 +5,7 @@ export function runCollectorCommand(argv: string[]): Promise<number> {
   return runNodeService(
     {
       command: 'collector',
-      summary: "Captures this node's HTTP traffic into its DuckDB store.",
+      summary: "Captures this node's HTTP and SQL traffic into its DuckDB store.",
       defaultPort: 7071,
     },
     argv,
