@@ -110,6 +110,8 @@ export interface HarExportRequest {
   /** How far back, e.g. "15m". */
   since?: string;
   limit?: number;
+  /** Which side's capture of each exchange (the server's by default). */
+  role?: 'server' | 'client';
 }
 
 /** The HAR file for a filter, as a Blob the caller offers as a download. */
