@@ -47,7 +47,9 @@ export function ExplorerView({ state, push, replace }: ViewProps) {
   useEffect(() => {
     if (!selectedId) return;
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape' && !event.defaultPrevented) close();
+      // Escape in an open popover (the time range picker) closes that popover, not the detail.
+      const inPopover = event.target instanceof Element && event.target.closest('.popover') !== null;
+      if (event.key === 'Escape' && !inPopover) close();
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);

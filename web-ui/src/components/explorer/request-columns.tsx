@@ -11,7 +11,7 @@ export function statusClass(status: unknown): string {
 }
 
 const common: DataColumn[] = [
-  { key: 'time', label: 'Time (UTC)', width: 190, format: (v) => formatTime(v) },
+  { key: 'time', label: 'Time (UTC)', width: 176, format: (v) => formatTime(v) },
   { key: 'node', label: 'Node', width: 90 },
   { key: 'process', label: 'Process', width: 120 },
   { key: 'role', label: 'Side', width: 64 },
@@ -28,7 +28,7 @@ const tail: DataColumn[] = [
   {
     key: 'remote_port',
     label: 'Remote',
-    width: 150,
+    width: 140,
     format: (_v, row: Row) => address(row.remote_addr, row.remote_port),
   },
 ];
@@ -58,7 +58,7 @@ export const SQL_COLUMNS: DataColumn[] = [
   {
     key: 'error',
     label: 'Error',
-    width: 180,
+    width: 150,
     format: (v) => (v ? <span className="status-error">{String(v)}</span> : ''),
   },
   ...tail,
