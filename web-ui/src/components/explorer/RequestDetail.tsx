@@ -182,7 +182,12 @@ export function RequestDetail({
           </dl>
           <h3>Sides</h3>
           <SidesTable row={row} other={other} onOpen={(side) => onOpen(requestIdOf(side))} />
-          {!other && (
+          {other ? (
+            <p data-testid="request-counterpart">
+              Also captured on the {String(other.role)} side: {String(other.process)} on {String(other.node)},{' '}
+              {formatMs((toNumber(other.latency_ns) ?? NaN) / NS_PER_MS)}.
+            </p>
+          ) : (
             <p className="ex-muted">
               Only the {String(row.role)} side was captured: the other end is not monitored, or its address
               differs (NAT).
