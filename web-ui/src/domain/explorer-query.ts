@@ -37,7 +37,7 @@ export interface ExplorerFilter {
   limit: number;
 }
 
-/** The collectors store an empty error for a statement that succeeded, so NULL alone does not mean success. */
+/** A statement that succeeded has a NULL error; stores written by earlier versions hold '' instead. */
 export const SQL_FAILED = "coalesce(error, '') <> ''";
 
 const param = (params: Record<string, string>, key: string) => (params[key] ?? '').trim();
