@@ -5,6 +5,7 @@ import { listenApi } from '../src/api.js';
 import { buildBroker } from '../src/broker/broker-app.js';
 import { BrokerRegistration } from '../src/registry/broker-registration.js';
 import { NodeRegistry } from '../src/registry/node-registry.js';
+import { clusterStatus } from '../src/broker/cluster-status.js';
 
 const STATUS = { eventsPerSecond: 5, drops: 1, parseErrors: 2, storeRows: 300, storeBytes: 4096 };
 const TABLES = { http_events: [{ name: 'time', type: 'TIMESTAMP_NS NOT NULL' }] };
@@ -204,5 +205,33 @@ describe('BrokerRegistration (collector side)', () => {
     // Told once when it became unreachable, not once per attempt.
     assert.equal(messages.length, 1);
     assert.match(messages[0] ?? '', /retrying/);
+  });
+});
+
+describe('cluster status', () => {
+  it('sums the nodes that are up, and counts down nodes only by number', () => {
+    let now = 0;
+    const registry = new NodeRegistry({ downAfterMs: 15_000, now: () => now });
+    const status = (eventsPerSecond: number) => ({
+      eventsPerSecond,
+      drops: 2,
+      parseErrors: 1,
+      storeRows: 1000,
+      storeBytes: 4096,
+    });
+    registry.register({ name: 'c', url: 'http://127.0.0.1:1', tables: {}, status: status(100) });
+    now = 20_000;
+    registry.register({ name: 'a', url: 'http://127.0.0.1:2', tables: {}, status: status(10) });
+    registry.register({ name: 'b', url: 'http://127.0.0.1:3', tables: {}, status: status(5.5) });
+    registry.register({ name: 'x', url: 'http://127.0.0.1:4', tables: {} });
+    assert.deepEqual(clusterStatus(registry).totals, {
+      up: 3,
+      down: 1,
+      eventsPerSecond: 15.5,
+      drops: 4,
+      parseErrors: 2,
+      storeRows: 2000,
+      storeBytes: 8192,
+    });
   });
 });

@@ -1,36 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NodeView } from '../src/api/types.js';
-import {
-  clusterTotals,
-  collectorHistorySql,
-  describeDrops,
-  historySeries,
-} from '../src/domain/node-health.js';
-
-const node = (name: string, state: 'up' | 'down', events: number): NodeView => ({
-  name,
-  url: `http://127.0.0.1:7071/${name}`,
-  state,
-  registeredAt: '2026-11-28T10:00:00.000Z',
-  lastSeen: '2026-11-28T10:00:05.000Z',
-  msSinceSeen: 100,
-  status: { eventsPerSecond: events, drops: 2, parseErrors: 1, storeRows: 1000, storeBytes: 4096 },
-});
-
-test('cluster totals count the nodes that are up, and down nodes only by number', () => {
-  const totals = clusterTotals([node('a', 'up', 10), node('b', 'up', 5.5), node('c', 'down', 100)]);
-  assert.deepEqual(totals, {
-    up: 2,
-    down: 1,
-    eventsPerSecond: 15.5,
-    drops: 4,
-    parseErrors: 2,
-    storeRows: 2000,
-    storeBytes: 8192,
-  });
-  assert.equal(clusterTotals([{ ...node('x', 'up', 1), status: null }]).eventsPerSecond, 0);
-});
+import { collectorHistorySql, describeDrops, historySeries } from '../src/domain/node-health.js';
 
 test('drop reasons: non-zero ones, largest first', () => {
   assert.equal(

@@ -3,7 +3,7 @@
  * either data it can trust or an ApiError that says what to do.
  */
 import { currentToken } from './token-store';
-import type { NodeView, QueryAnswer, QueryRequest, ScriptInfo, TableSchema } from './types';
+import type { ClusterStatus, NodeView, QueryAnswer, QueryRequest, ScriptInfo, TableSchema } from './types';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -89,6 +89,15 @@ export async function listNodes(): Promise<NodeView[]> {
   const body: unknown = await (await call('/api/v1/nodes')).json();
   return expect<{ nodes: NodeView[] }>(isObject(body) && Array.isArray(body.nodes), '/api/v1/nodes', body)
     .nodes;
+}
+
+export async function clusterStatus(): Promise<ClusterStatus> {
+  const body: unknown = await (await call('/api/v1/status')).json();
+  return expect<ClusterStatus>(
+    isObject(body) && Array.isArray(body.nodes) && isObject(body.totals),
+    '/api/v1/status',
+    body,
+  );
 }
 
 export async function listTables(): Promise<TableSchema> {

@@ -70,6 +70,22 @@ export interface NodeView {
   status: CollectorStatus | null;
 }
 
+/** Sums over the nodes that are up, as the broker computes them (GET /api/v1/status). */
+export interface ClusterTotals {
+  up: number;
+  down: number;
+  eventsPerSecond: number;
+  drops: number;
+  parseErrors: number;
+  storeRows: number;
+  storeBytes: number;
+}
+
+export interface ClusterStatus {
+  nodes: NodeView[];
+  totals: ClusterTotals;
+}
+
 export interface TableColumn {
   name: string;
   type: string;

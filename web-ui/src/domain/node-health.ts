@@ -1,44 +1,11 @@
 /**
- * The Nodes view's model: cluster totals over the collectors that are up, each node's drops by reason, and the
+ * The Nodes view's model: each node's drops by reason, and the
  * history of events/s and drops from the collector_stats samples, bucketed over the time range.
  */
-import type { NodeView, Row } from '../api/types.js';
+import type { Row } from '../api/types.js';
 import { toNumber } from './format.js';
 import { chartStepSeconds, timePredicate, type TimeRange } from './time-range.js';
 import { epochSeconds, type Series } from './widget-data.js';
-
-export interface ClusterTotals {
-  up: number;
-  down: number;
-  eventsPerSecond: number;
-  drops: number;
-  parseErrors: number;
-  storeRows: number;
-  storeBytes: number;
-}
-
-/** Sums over the nodes that are up: a down node's last report is stale and would count twice after a restart. */
-export function clusterTotals(nodes: NodeView[]): ClusterTotals {
-  const totals: ClusterTotals = {
-    up: 0,
-    down: 0,
-    eventsPerSecond: 0,
-    drops: 0,
-    parseErrors: 0,
-    storeRows: 0,
-    storeBytes: 0,
-  };
-  for (const node of nodes) {
-    totals[node.state] += 1;
-    if (node.state !== 'up' || !node.status) continue;
-    totals.eventsPerSecond += node.status.eventsPerSecond;
-    totals.drops += node.status.drops;
-    totals.parseErrors += node.status.parseErrors;
-    totals.storeRows += node.status.storeRows;
-    totals.storeBytes += node.status.storeBytes;
-  }
-  return totals;
-}
 
 /** Reasons with a non-zero count, largest first, as "ring_full 12, store_rejected 3". */
 export function describeDrops(byReason: Record<string, number> | undefined): string {

@@ -3,7 +3,7 @@
  * key holds everything its answer depends on, so a changed filter or range fetches anew.
  */
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { listNodes, listScripts, listTables, runQuery } from '../api/client';
+import { clusterStatus, listNodes, listScripts, listTables, runQuery } from '../api/client';
 import type { QueryRequest } from '../api/types';
 
 /** How often live views refresh. */
@@ -27,6 +27,15 @@ export function useNodes(live: boolean) {
   return useQuery({
     queryKey: ['nodes'],
     queryFn: listNodes,
+    refetchInterval: live ? LIVE_REFRESH_MS : false,
+  });
+}
+
+/** Every node and the cluster's totals, as the broker sums them. */
+export function useClusterStatus(live: boolean) {
+  return useQuery({
+    queryKey: ['cluster-status'],
+    queryFn: clusterStatus,
     refetchInterval: live ? LIVE_REFRESH_MS : false,
   });
 }

@@ -4,8 +4,8 @@ import { TimeSeriesChart } from '../components/charts/TimeSeriesChart';
 import { NodeAnswers } from '../components/NodeAnswers';
 import { Empty, ErrorMessage, Loading } from '../components/StateMessage';
 import { formatBytes, formatCount, formatDurationMs, formatRate } from '../domain/format';
-import { clusterTotals, collectorHistorySql, describeDrops, historySeries } from '../domain/node-health';
-import { useNodes, useQueryAnswer } from '../hooks/queries';
+import { collectorHistorySql, describeDrops, historySeries } from '../domain/node-health';
+import { useClusterStatus, useQueryAnswer } from '../hooks/queries';
 import type { ViewProps } from './view-props';
 import './NodesView.css';
 
@@ -86,13 +86,13 @@ function CollectorHistory({ state }: Pick<ViewProps, 'state'>) {
 
 /** Every collector the broker knows: up or down, capture rate, losses, store size and retention, and totals. */
 export function NodesView({ state }: ViewProps) {
-  const nodes = useNodes(state.live);
-  const list = nodes.data;
-  const totals = useMemo(() => clusterTotals(list ?? []), [list]);
+  const nodes = useClusterStatus(state.live);
+  const list = nodes.data?.nodes;
+  const totals = nodes.data?.totals;
 
   let table;
   if (nodes.error) table = <ErrorMessage error={nodes.error} onRetry={() => void nodes.refetch()} />;
-  else if (!list) table = <Loading what="the nodes" />;
+  else if (!list || !totals) table = <Loading what="the nodes" />;
   else if (list.length === 0)
     table = (
       <Empty
