@@ -299,7 +299,11 @@ function pidAlive(pid) {
 export async function startLoupe(name = 'bench') {
   const port = await freePort();
   const data = tempDir('loupe-bench-data-');
+  // LOUPE_BENCH_NODE_FLAGS: extra flags for the collector's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to see
+  // where its time goes under the benchmark's load (NODE_OPTIONS refuses --cpu-prof).
+  const nodeFlags = (process.env.LOUPE_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const proc = startProcess('node', [
+    ...nodeFlags,
     loupeBin,
     'up',
     '--port',

@@ -3,6 +3,8 @@
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,7 +79,14 @@ std::unique_ptr<SocketTracer> SocketTracer::Create(const TracerOptions& options,
   bpf_map__set_max_entries(skel->maps.events, options.ring_bytes);
   bpf_map__set_max_entries(skel->maps.conns, options.max_conns);
 
+  // The verifier gives up with EAGAIN when a signal arrives while it works, and a sampling profiler (node
+  // --cpu-prof) signals this thread every few ms: hold signals until the load is done, then take them.
+  sigset_t all_signals;
+  sigset_t previous_mask;
+  sigfillset(&all_signals);
+  pthread_sigmask(SIG_BLOCK, &all_signals, &previous_mask);
   int err = socket_trace_bpf__load(skel);
+  pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
   if (err == 0) err = socket_trace_bpf__attach(skel);
   finish_log();
   if (err != 0) {

@@ -12,10 +12,12 @@ import { statSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { join } from 'node:path';
 import {
-  DuckDBAppender,
   DuckDBConnection,
+  DuckDBDataChunk,
   DuckDBInstance,
   DuckDBTimestampNanosecondsValue,
+  DuckDBVector,
+  type DuckDBValue,
 } from '@duckdb/node-api';
 import type {
   CollectorStatsRecord,
@@ -77,13 +79,11 @@ interface RowContext {
   clockOffsetNs: bigint;
 }
 
-type ColumnWriter<R> = (appender: DuckDBAppender, record: R, context: RowContext) => void;
-type TableWriters<T extends AppendedTable> = Record<ColumnName<T>, ColumnWriter<RecordOf[T]>>;
-
 const DEFAULT_MAX_PENDING_ROWS = 100_000;
 const DEFAULT_FLUSH_ROWS = 10_000;
 const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
-const APPEND_SLICE_ROWS = 2_000;
+/** Rows per data chunk: DuckDB's vector size, the most one chunk holds. */
+const CHUNK_ROWS = DuckDBVector.standardSize();
 const INT32_MAX = 2 ** 31 - 1;
 const INT32_MIN = -(2 ** 31);
 
@@ -105,140 +105,135 @@ export function storeFileName(node: string): string {
   return `${node.replace(/[^A-Za-z0-9._-]/g, '_')}.duckdb`;
 }
 
-// The appender throws on values its column type cannot hold; a malformed field becomes NULL instead of losing
-// the whole batch.
-function appendInt32(appender: DuckDBAppender, value: number): void {
-  if (Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX) appender.appendInteger(value);
-  else appender.appendNull();
+// A column's value for one record. A malformed field becomes NULL instead of failing the whole batch, which
+// the vectors would do on a value their type cannot hold.
+type ColumnValue<R> = (record: R, context: RowContext) => DuckDBValue;
+type TableColumns<T extends AppendedTable> = Record<ColumnName<T>, ColumnValue<RecordOf[T]>>;
+
+function int32(value: number): number | null {
+  return Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX ? value : null;
 }
 
-function appendInt64(appender: DuckDBAppender, value: number): void {
-  if (Number.isFinite(value)) appender.appendBigInt(BigInt(Math.trunc(value)));
-  else appender.appendNull();
+function int64(value: number): bigint | null {
+  return Number.isFinite(value) ? BigInt(Math.trunc(value)) : null;
 }
 
-function appendText(appender: DuckDBAppender, value: string): void {
-  if (typeof value === 'string') appender.appendVarchar(value);
-  else appender.appendNull();
+function text(value: string): string | null {
+  return typeof value === 'string' ? value : null;
 }
 
 /** Statements that succeeded carry no error: NULL, so `error IS NOT NULL` counts the failures. */
-function appendError(appender: DuckDBAppender, value: string): void {
-  if (typeof value === 'string' && value !== '') appender.appendVarchar(value);
-  else appender.appendNull();
+function errorText(value: string): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
 }
 
-function appendBoolean(appender: DuckDBAppender, value: boolean): void {
-  if (typeof value === 'boolean') appender.appendBoolean(value);
-  else appender.appendNull();
+function boolean(value: boolean): boolean | null {
+  return typeof value === 'boolean' ? value : null;
 }
 
-function appendJson(appender: DuckDBAppender, value: Record<string, string> | string[]): void {
-  appender.appendVarchar(JSON.stringify(value ?? {}));
+function json(value: Record<string, string> | string[]): string {
+  return JSON.stringify(value ?? {});
 }
 
-const timeAndNodeWriters = {
-  time: (appender: DuckDBAppender, record: { timeNs: number }, context: RowContext) =>
-    appender.appendTimestampNanoseconds(
-      new DuckDBTimestampNanosecondsValue(monotonicToWallClockNs(record.timeNs, context.clockOffsetNs)),
-    ),
-  node: (appender: DuckDBAppender, _record: unknown, context: RowContext) =>
-    appender.appendVarchar(context.node),
+const timeAndNodeColumns = {
+  time: (record: { timeNs: number }, context: RowContext) =>
+    new DuckDBTimestampNanosecondsValue(monotonicToWallClockNs(record.timeNs, context.clockOffsetNs)),
+  node: (_record: unknown, context: RowContext) => context.node,
 };
 
 type EndpointColumn =
   'pid' | 'process' | 'local_addr' | 'local_port' | 'remote_addr' | 'remote_port' | 'role';
 
-const endpointWriters: Record<EndpointColumn, ColumnWriter<Endpoint>> = {
-  pid: (a, r) => appendInt32(a, r.pid),
-  process: (a, r) => appendText(a, r.process),
-  local_addr: (a, r) => appendText(a, r.localAddr),
-  local_port: (a, r) => appendInt32(a, r.localPort),
-  remote_addr: (a, r) => appendText(a, r.remoteAddr),
-  remote_port: (a, r) => appendInt32(a, r.remotePort),
-  role: (a, r) => appendText(a, r.role),
+const endpointColumns: Record<EndpointColumn, ColumnValue<Endpoint>> = {
+  pid: (r) => int32(r.pid),
+  process: (r) => text(r.process),
+  local_addr: (r) => text(r.localAddr),
+  local_port: (r) => int32(r.localPort),
+  remote_addr: (r) => text(r.remoteAddr),
+  remote_port: (r) => int32(r.remotePort),
+  role: (r) => text(r.role),
 };
 
-const WRITERS: { [T in AppendedTable]: TableWriters<T> } = {
+const COLUMNS: { [T in AppendedTable]: TableColumns<T> } = {
   http_events: {
-    ...timeAndNodeWriters,
-    ...endpointWriters,
-    version: (a, r) => appendText(a, r.version),
-    req_method: (a, r) => appendText(a, r.reqMethod),
-    req_path: (a, r) => appendText(a, r.reqPath),
-    req_headers: (a, r) => appendJson(a, r.reqHeaders),
-    req_body: (a, r) => appendText(a, r.reqBody),
-    req_body_size: (a, r) => appendInt64(a, r.reqBodySize),
-    req_body_truncated: (a, r) => appendBoolean(a, r.reqBodyTruncated),
-    resp_status: (a, r) => appendInt32(a, r.respStatus),
-    resp_message: (a, r) => appendText(a, r.respMessage),
-    resp_headers: (a, r) => appendJson(a, r.respHeaders),
-    resp_body: (a, r) => appendText(a, r.respBody),
-    resp_body_size: (a, r) => appendInt64(a, r.respBodySize),
-    resp_body_truncated: (a, r) => appendBoolean(a, r.respBodyTruncated),
-    latency_ns: (a, r) => appendInt64(a, r.latencyNs),
-    encrypted: (a, r) => appendBoolean(a, r.encrypted),
+    ...timeAndNodeColumns,
+    ...endpointColumns,
+    version: (r) => text(r.version),
+    req_method: (r) => text(r.reqMethod),
+    req_path: (r) => text(r.reqPath),
+    req_headers: (r) => json(r.reqHeaders),
+    req_body: (r) => text(r.reqBody),
+    req_body_size: (r) => int64(r.reqBodySize),
+    req_body_truncated: (r) => boolean(r.reqBodyTruncated),
+    resp_status: (r) => int32(r.respStatus),
+    resp_message: (r) => text(r.respMessage),
+    resp_headers: (r) => json(r.respHeaders),
+    resp_body: (r) => text(r.respBody),
+    resp_body_size: (r) => int64(r.respBodySize),
+    resp_body_truncated: (r) => boolean(r.respBodyTruncated),
+    latency_ns: (r) => int64(r.latencyNs),
+    encrypted: (r) => boolean(r.encrypted),
   },
   pgsql_events: {
-    ...timeAndNodeWriters,
-    ...endpointWriters,
-    req_cmd: (a, r) => appendText(a, r.reqCmd),
-    req: (a, r) => appendText(a, r.req),
-    req_params: (a, r) => appendJson(a, r.reqParams),
-    req_normalized: (a, r) => appendText(a, r.reqNormalized),
-    resp: (a, r) => appendText(a, r.resp),
-    error: (a, r) => appendError(a, r.error),
-    latency_ns: (a, r) => appendInt64(a, r.latencyNs),
-    encrypted: (a, r) => appendBoolean(a, r.encrypted),
+    ...timeAndNodeColumns,
+    ...endpointColumns,
+    req_cmd: (r) => text(r.reqCmd),
+    req: (r) => text(r.req),
+    req_params: (r) => json(r.reqParams),
+    req_normalized: (r) => text(r.reqNormalized),
+    resp: (r) => text(r.resp),
+    error: (r) => errorText(r.error),
+    latency_ns: (r) => int64(r.latencyNs),
+    encrypted: (r) => boolean(r.encrypted),
   },
   mysql_events: {
-    ...timeAndNodeWriters,
-    ...endpointWriters,
-    req_cmd: (a, r) => appendText(a, r.reqCmd),
-    req: (a, r) => appendText(a, r.req),
-    req_params: (a, r) => appendJson(a, r.reqParams),
-    req_normalized: (a, r) => appendText(a, r.reqNormalized),
-    resp_status: (a, r) => appendText(a, r.respStatus),
-    resp: (a, r) => appendText(a, r.resp),
-    error: (a, r) => appendError(a, r.error),
-    latency_ns: (a, r) => appendInt64(a, r.latencyNs),
-    encrypted: (a, r) => appendBoolean(a, r.encrypted),
+    ...timeAndNodeColumns,
+    ...endpointColumns,
+    req_cmd: (r) => text(r.reqCmd),
+    req: (r) => text(r.req),
+    req_params: (r) => json(r.reqParams),
+    req_normalized: (r) => text(r.reqNormalized),
+    resp_status: (r) => text(r.respStatus),
+    resp: (r) => text(r.resp),
+    error: (r) => errorText(r.error),
+    latency_ns: (r) => int64(r.latencyNs),
+    encrypted: (r) => boolean(r.encrypted),
   },
   conn_stats: {
-    ...timeAndNodeWriters,
-    ...endpointWriters,
-    protocol: (a, r) => appendText(a, r.protocol),
-    conn_open: (a, r) => appendBoolean(a, r.connOpen),
-    conn_close: (a, r) => appendBoolean(a, r.connClose),
-    bytes_sent: (a, r) => appendInt64(a, r.bytesSent),
-    bytes_recv: (a, r) => appendInt64(a, r.bytesRecv),
+    ...timeAndNodeColumns,
+    ...endpointColumns,
+    protocol: (r) => text(r.protocol),
+    conn_open: (r) => boolean(r.connOpen),
+    conn_close: (r) => boolean(r.connClose),
+    bytes_sent: (r) => int64(r.bytesSent),
+    bytes_recv: (r) => int64(r.bytesRecv),
   },
   collector_stats: {
-    ...timeAndNodeWriters,
-    events: (a, r) => appendInt64(a, r.events),
-    bytes: (a, r) => appendInt64(a, r.bytes),
-    drops: (a, r) => appendInt64(a, r.drops),
-    parse_errors: (a, r) => appendInt64(a, r.parseErrors),
-    store_rows: (a, r) => appendInt64(a, r.storeRows),
-    store_bytes: (a, r) => appendInt64(a, r.storeBytes),
+    ...timeAndNodeColumns,
+    events: (r) => int64(r.events),
+    bytes: (r) => int64(r.bytes),
+    drops: (r) => int64(r.drops),
+    parse_errors: (r) => int64(r.parseErrors),
+    store_rows: (r) => int64(r.storeRows),
+    store_bytes: (r) => int64(r.storeBytes),
   },
 };
 
-/** The writers in the table's column order, which is the order an appender expects values in. */
-function writersInColumnOrder<T extends AppendedTable>(table: T): ColumnWriter<RecordOf[T]>[] {
-  const writers: Record<string, ColumnWriter<RecordOf[T]>> = WRITERS[table];
-  return STORE_TABLES[table].map((column) => writers[column.name] as ColumnWriter<RecordOf[T]>);
+/** The column values in the table's column order, which is the order of an appender's data chunk. */
+function columnsInOrder<T extends AppendedTable>(table: T): ColumnValue<RecordOf[T]>[] {
+  const columns: Record<string, ColumnValue<RecordOf[T]>> = COLUMNS[table];
+  return STORE_TABLES[table].map((column) => columns[column.name] as ColumnValue<RecordOf[T]>);
 }
 
-const ORDERED_WRITERS: { [T in AppendedTable]: ColumnWriter<RecordOf[T]>[] } = {
-  http_events: writersInColumnOrder('http_events'),
-  pgsql_events: writersInColumnOrder('pgsql_events'),
-  mysql_events: writersInColumnOrder('mysql_events'),
-  conn_stats: writersInColumnOrder('conn_stats'),
-  collector_stats: writersInColumnOrder('collector_stats'),
+const ORDERED_COLUMNS: { [T in AppendedTable]: ColumnValue<RecordOf[T]>[] } = {
+  http_events: columnsInOrder('http_events'),
+  pgsql_events: columnsInOrder('pgsql_events'),
+  mysql_events: columnsInOrder('mysql_events'),
+  conn_stats: columnsInOrder('conn_stats'),
+  collector_stats: columnsInOrder('collector_stats'),
 };
 
-const APPENDED_TABLES = Object.keys(ORDERED_WRITERS) as AppendedTable[];
+const APPENDED_TABLES = Object.keys(ORDERED_COLUMNS) as AppendedTable[];
 
 function emptyPendingRows(): PendingRows {
   return { http_events: [], pgsql_events: [], mysql_events: [], conn_stats: [], collector_stats: [] };
@@ -457,17 +452,24 @@ export class EventStore {
   }
 
   private async appendBatch<T extends AppendedTable>(table: T, rows: readonly RecordOf[T][]): Promise<void> {
-    const writers = ORDERED_WRITERS[table] as ColumnWriter<RecordOf[T]>[];
+    const columns = ORDERED_COLUMNS[table] as ColumnValue<RecordOf[T]>[];
     const appender = await this.writer.createAppender(table);
     try {
-      for (let start = 0; start < rows.length; start += APPEND_SLICE_ROWS) {
-        // Appending costs about 10 µs per HTTP row and is synchronous: give the event loop (and the capture
-        // callbacks waiting on it) a turn between slices instead of stalling it for a whole batch.
+      const types = columns.map((_column, index) => appender.columnType(index));
+      for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+        // Appending is synchronous: give the event loop (and the capture callbacks waiting on it) a turn
+        // between chunks instead of stalling it for a whole batch.
         if (start > 0) await yieldToEventLoop();
-        for (const row of rows.slice(start, start + APPEND_SLICE_ROWS)) {
-          for (const write of writers) write(appender, row, this.context);
-          appender.endRow();
+        const slice = rows.slice(start, start + CHUNK_ROWS);
+        const chunk = DuckDBDataChunk.create(types, slice.length);
+        for (let column = 0; column < columns.length; column++) {
+          // Whole columns at a time: numbers land in typed arrays, so only strings cost a native call each.
+          const value = columns[column]!;
+          const vector = chunk.getColumnVector(column);
+          for (let row = 0; row < slice.length; row++) vector.setItem(row, value(slice[row]!, this.context));
+          vector.flush();
         }
+        appender.appendDataChunk(chunk);
       }
       appender.flushSync();
     } catch (error) {

@@ -9,6 +9,7 @@
  */
 
 import zlib from 'node:zlib';
+import { hashNameByte, NAME_HASH_SEED, wellKnownName } from './header-names.js';
 import { REDACTED, type HeaderRedactor } from './redact.js';
 
 export type HttpMessageKind = 'request' | 'response';
@@ -497,12 +498,16 @@ export class HttpParser {
     // Only token bytes before the colon: this also rejects whitespace before it and obsolete line folding
     // (RFC 9112 5.1, 5.2).
     let colon = start;
+    let hash = NAME_HASH_SEED;
     while (colon < end && line[colon] !== COLON) {
-      if (TOKEN_BYTES[line[colon]!] === 0) return false;
+      const byte = line[colon]!;
+      if (TOKEN_BYTES[byte] === 0) return false;
+      hash = hashNameByte(hash, byte);
       colon++;
     }
     if (colon === start || colon === end) return false;
-    const name = line.toString('latin1', start, colon).toLowerCase();
+    const name =
+      wellKnownName(line, start, colon, hash) ?? line.toString('latin1', start, colon).toLowerCase();
     let valueStart = colon + 1;
     let valueEnd = end;
     while (valueStart < valueEnd && (line[valueStart] === SP || line[valueStart] === HT)) valueStart++;
