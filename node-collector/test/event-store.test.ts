@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +112,25 @@ describe('EventStore', () => {
   afterEach(async () => {
     for (const store of opened.splice(0)) await store.close();
     await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('commits a large batch a chunk at a time and checkpoints itself once the WAL passes its threshold', async () => {
+    const store = await open({ checkpointWalBytes: 256 * 1024 });
+    const rows = Array.from({ length: 5_000 }, (_, i) =>
+      httpRecord(1_000 * SECOND_NS + i, { reqPath: `/items/${i}`, respBody: `{"id":${i}}` }),
+    );
+    assert.equal(store.appendHttp(rows), rows.length);
+    await store.flush();
+    const { rowsWritten, rowsDropped, checkpoints } = store.counters;
+    assert.deepEqual({ rowsWritten, rowsDropped }, { rowsWritten: 5_000, rowsDropped: 0 });
+    assert.equal(checkpoints, 1);
+    // The checkpoint folded the WAL into the file: what is left of it is below the threshold.
+    assert.ok((statSync(`${store.path}.wal`, { throwIfNoEntry: false })?.size ?? 0) < 256 * 1024);
+    const [counts] = await rowsOf(
+      store,
+      "SELECT count(*) AS n, count(DISTINCT req_path) AS paths, sum((resp_body->>'id')::INT) AS ids FROM http_events",
+    );
+    assert.deepEqual(counts, { n: 5_000n, paths: 5_000n, ids: 12_497_500n });
   });
 
   it('appends batches and stores every column with wall-clock ns time', async () => {
