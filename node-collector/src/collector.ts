@@ -7,7 +7,7 @@ import type { CaptureEvent } from './capture/events.js';
 import { SocketCapture, type CaptureOptions } from './capture/socket-capture.js';
 import { ConnectionTracker } from './conn/connection-tracker.js';
 import { ProcessNames } from './metadata/process-names.js';
-import { EventStore, measureClockOffsetNs } from './store/event-store.js';
+import { DEFAULT_CHECKPOINT_WAL_BYTES, EventStore, measureClockOffsetNs } from './store/event-store.js';
 import type { ConnStatsRecord, HttpRecord, MysqlRecord, PgsqlRecord } from './store/records.js';
 import { mysqlSessionFactory } from './protocols/mysql/mysql-session.js';
 import { pgsqlSessionFactory } from './protocols/pgsql/pgsql-session.js';
@@ -119,14 +119,17 @@ export class Collector {
     const capture = new SocketCapture(captureOptions);
     let store: EventStore | undefined;
     try {
+      const maxBytes = options.retentionMaxBytes ?? COLLECTOR_DEFAULTS.retentionMaxBytes;
       store = await EventStore.open({
         dataDir: options.dataDir,
         node: options.node,
         clockOffsetNs: measureClockOffsetNs(),
+        // The WAL counts against the size budget: a small budget checkpoints sooner.
+        checkpointWalBytes: Math.min(DEFAULT_CHECKPOINT_WAL_BYTES, Math.floor(maxBytes / 8)),
       });
       const retention = new RetentionPolicy(store, {
         maxAgeMs: options.retentionMaxAgeMs ?? COLLECTOR_DEFAULTS.retentionMaxAgeMs,
-        maxBytes: options.retentionMaxBytes ?? COLLECTOR_DEFAULTS.retentionMaxBytes,
+        maxBytes,
       });
       const collector = new Collector(options, store, retention, capture);
       collector.run();

@@ -88,7 +88,7 @@ const DEFAULT_FLUSH_ROWS = 10_000;
 const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
 /** WAL size at which the store checkpoints (off the event loop): large enough that the partly filled row
  * group DuckDB rewrites at each checkpoint is a small part of the rows written since the last one. */
-const DEFAULT_CHECKPOINT_WAL_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_CHECKPOINT_WAL_BYTES = 64 * 1024 * 1024;
 /** DuckDB's own checkpoint, in the committing call, only if the store's have not kept the WAL below this. */
 const AUTO_CHECKPOINT_WAL_BYTES = 4 * DEFAULT_CHECKPOINT_WAL_BYTES;
 /** Rows per data chunk: DuckDB's vector size, the most one chunk holds. */
