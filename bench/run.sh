@@ -20,7 +20,8 @@ if [ ! -f node-collector/dist/src/collector.js ] || [ ! -f node-collector/native
 fi
 
 # Time limits in seconds: SIGTERM, which a benchmark turns into stopping its children by pid; SIGKILL 15 s later.
-declare -A limit=([nginx-overhead]=180 [collector-cpu]=90 [capture-loss]=150 [parse-store-throughput]=90)
+declare -A limit=([nginx-overhead]=180 [collector-cpu]=90 [capture-loss]=150 [parse-store-throughput]=90
+  [sql-parse-store-throughput]=90)
 default_limit=180
 if [ "$#" -gt 0 ]; then
   names=("$@")
@@ -28,7 +29,8 @@ else
   names=(nginx-overhead collector-cpu capture-loss parse-store-throughput)
   for file in bench/*.mjs; do
     name=$(basename "$file" .mjs)
-    case "$name" in lib | load-client | nginx-overhead | collector-cpu | capture-loss | parse-store-throughput) continue ;; esac
+    # Helpers, not benchmarks: lib, load-client, recorded-batch.
+    case "$name" in lib | load-client | recorded-batch | nginx-overhead | collector-cpu | capture-loss | parse-store-throughput) continue ;; esac
     names+=("$name")
   done
 fi
