@@ -10,8 +10,27 @@ test('literals become placeholders and whitespace folds', () => {
   assert.equal(normalizeQuery('select a from t where x=1.5e3', 'pgsql'), 'select a from t where x = ?');
   assert.equal(
     normalizeQuery('UPDATE t SET v = -7 WHERE k = 0xFF', 'mysql'),
-    'UPDATE t SET v = - ? WHERE k = ?',
+    'UPDATE t SET v = ? WHERE k = ?',
   );
+});
+
+test('a sign in front of a number belongs to the literal, a minus between operands stays', () => {
+  const update = (delta: string) =>
+    `UPDATE pgbench_accounts SET abalance = abalance + ${delta} WHERE aid = 7`;
+  assert.equal(normalizeQuery(update('-4559'), 'pgsql'), normalizeQuery(update('4316'), 'pgsql'));
+  assert.equal(
+    normalizeQuery(update('-4559'), 'pgsql'),
+    'UPDATE pgbench_accounts SET abalance = abalance + ? WHERE aid = ?',
+  );
+  assert.equal(
+    normalizeQuery('SELECT x - 5, y -2, -3, f(-1), "q" - 4', 'pgsql'),
+    'SELECT x - ?, y - ?, ?, f (?), "q" - ?',
+  );
+  assert.equal(
+    normalizeQuery('SELECT a FROM t WHERE b = -1 OR c < -2.5 LIMIT 10', 'mysql'),
+    'SELECT a FROM t WHERE b = ? OR c < ? LIMIT ?',
+  );
+  assert.equal(normalizeQuery('SELECT (a) - 1, ? - 2', 'mysql'), 'SELECT (a) - ?, ? - ?');
 });
 
 test('identifiers with digits, positional parameters and quoted identifiers stay', () => {

@@ -48,6 +48,8 @@ function tokenize(text: string, dialect: SqlDialect): string[] {
       tokens.push(tag === undefined ? '$' : '?');
     } else if (isDigit(c) || (c === 46 && isDigit(next))) {
       i = skipNumber(text, i);
+      // A sign in front of a number is part of the literal: `x + -5` and `x + 5` are one statement.
+      if (isUnarySign(tokens)) tokens.pop();
       tokens.push('?');
     } else if (isIdentChar(c)) {
       // Identifiers, keywords and $1 placeholders; digits inside them (t1, col2) belong to them.
@@ -69,6 +71,26 @@ function tokenize(text: string, dialect: SqlDialect): string[] {
   }
   while (tokens[tokens.length - 1] === ';') tokens.pop();
   return collapsePlaceholderLists(tokens);
+}
+
+/** After these keywords a sign starts an operand; after other words (identifiers) it is an operator. */
+const OPERAND_KEYWORDS = new Set(
+  'select where and or not when then else limit offset by returning set values in between like is case on having'.split(
+    ' ',
+  ),
+);
+
+/** The last token is `+` or `-` in front of an operand rather than between two. */
+function isUnarySign(tokens: readonly string[]): boolean {
+  const sign = tokens[tokens.length - 1];
+  if (sign !== '-' && sign !== '+') return false;
+  const before = tokens[tokens.length - 2];
+  if (before === undefined) return true;
+  if (before === '?' || before === ')') return false;
+  const first = before.charCodeAt(0);
+  if (first === 34 || first === 96) return false; // a quoted identifier
+  if (isIdentChar(first)) return OPERAND_KEYWORDS.has(before.toLowerCase());
+  return true; // an operator, '(' or ','
 }
 
 const TWO_CHAR_OPERATORS = new Set(['<=', '>=', '<>', '!=', '::', '||', '->', '=>']);
