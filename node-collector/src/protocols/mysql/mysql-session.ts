@@ -20,7 +20,7 @@
  * Whatever is not paired is counted: unpairedRequests, unpairedResponses; each loss of boundaries in resyncs, and
  * bytes that cannot be packets where packets were expected in parseErrors too.
  */
-import type { Direction, Role } from '../../capture/events.js';
+import type { Direction } from '../../capture/events.js';
 import type {
   ProtocolSession,
   ProtocolSessionFactory,
@@ -68,6 +68,8 @@ const LOST_COMMANDS_GUESS = 1;
 
 interface Statement {
   text: string;
+  /** The text normalised once, on its first execution, for all of them. */
+  normalized?: string;
   paramCount: number;
   /** Parameter types of the last execution that sent them: later ones may omit them. */
   types: Buffer | undefined;
@@ -86,6 +88,8 @@ type Expect =
 interface Command {
   code: number;
   req: string;
+  /** The executed statement, whose normalised text is kept with it. */
+  statement?: Statement;
   params: string[];
   startNs: number;
   /** Sequence id of the answer's first packet: the one after the command's last. */
@@ -301,6 +305,7 @@ export class MysqlSession implements ProtocolSession {
     const statement = this.statements.get(payload.readUInt32LE(1));
     if (statement === undefined) return;
     command.req = statement.text;
+    command.statement = statement;
     const decoded = decodeExecuteParams(payload, statement.paramCount, statement.types);
     command.params = decoded.params;
     statement.types = decoded.types;
@@ -610,17 +615,27 @@ export class MysqlSession implements ProtocolSession {
   /** Latency = end of the answer's last byte − start of the command's first byte, as seen on this host. */
   private emit(command: Command, endNs: number): void {
     const endpoint = this.context.endpoint();
-    const role: Role =
-      endpoint.role === 'unknown' ? roleOfRequestDirection(this.clientDirection) : endpoint.role;
+    const statement = command.statement;
+    const normalized =
+      statement === undefined || statement.text !== command.req
+        ? normalizeQuery(command.req, 'mysql')
+        : (statement.normalized ??= normalizeQuery(statement.text, 'mysql'));
     this.context.counters.sqlRecords++;
+    // Fields spelled out, as in the HTTP stitcher: spreading the endpoint costs more than it saves.
     this.onRecord({
-      ...endpoint,
-      role,
+      pid: endpoint.pid,
+      process: endpoint.process,
+      localAddr: endpoint.localAddr,
+      localPort: endpoint.localPort,
+      remoteAddr: endpoint.remoteAddr,
+      remotePort: endpoint.remotePort,
+      role: endpoint.role === 'unknown' ? roleOfRequestDirection(this.clientDirection) : endpoint.role,
+      encrypted: endpoint.encrypted,
       timeNs: endNs,
       reqCmd: commandName(command.code),
       req: command.req,
       reqParams: command.params,
-      reqNormalized: normalizeQuery(command.req, 'mysql'),
+      reqNormalized: normalized,
       respStatus: command.status,
       resp: command.results.join('; '),
       error: command.error,
