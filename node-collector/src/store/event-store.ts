@@ -150,6 +150,8 @@ const timeAndNodeColumns = {
   node: (_record: unknown, context: RowContext) => context.node,
 };
 
+type StatementColumn = Exclude<ColumnName<'pgsql_events'>, EndpointColumn | 'time' | 'node'>;
+
 type EndpointColumn =
   'pid' | 'process' | 'local_addr' | 'local_port' | 'remote_addr' | 'remote_port' | 'role';
 
@@ -161,6 +163,18 @@ const endpointColumns: Record<EndpointColumn, ColumnValue<Endpoint>> = {
   remote_addr: (r) => text(r.remoteAddr),
   remote_port: (r) => int32(r.remotePort),
   role: (r) => text(r.role),
+};
+
+/** The columns PostgreSQL and MySQL statements share (MySQL adds `resp_status`). */
+const statementColumns: Record<StatementColumn, ColumnValue<PgsqlRecord | MysqlRecord>> = {
+  req_cmd: (r) => text(r.reqCmd),
+  req: (r) => text(r.req),
+  req_params: (r) => json(r.reqParams),
+  req_normalized: (r) => text(r.reqNormalized),
+  resp: (r) => text(r.resp),
+  error: (r) => errorText(r.error),
+  latency_ns: (r) => int64(r.latencyNs),
+  encrypted: (r) => boolean(r.encrypted),
 };
 
 const COLUMNS: { [T in AppendedTable]: TableColumns<T> } = {
@@ -183,30 +197,12 @@ const COLUMNS: { [T in AppendedTable]: TableColumns<T> } = {
     latency_ns: (r) => int64(r.latencyNs),
     encrypted: (r) => boolean(r.encrypted),
   },
-  pgsql_events: {
-    ...timeAndNodeColumns,
-    ...endpointColumns,
-    req_cmd: (r) => text(r.reqCmd),
-    req: (r) => text(r.req),
-    req_params: (r) => json(r.reqParams),
-    req_normalized: (r) => text(r.reqNormalized),
-    resp: (r) => text(r.resp),
-    error: (r) => errorText(r.error),
-    latency_ns: (r) => int64(r.latencyNs),
-    encrypted: (r) => boolean(r.encrypted),
-  },
+  pgsql_events: { ...timeAndNodeColumns, ...endpointColumns, ...statementColumns },
   mysql_events: {
     ...timeAndNodeColumns,
     ...endpointColumns,
-    req_cmd: (r) => text(r.reqCmd),
-    req: (r) => text(r.req),
-    req_params: (r) => json(r.reqParams),
-    req_normalized: (r) => text(r.reqNormalized),
+    ...statementColumns,
     resp_status: (r) => text(r.respStatus),
-    resp: (r) => text(r.resp),
-    error: (r) => errorText(r.error),
-    latency_ns: (r) => int64(r.latencyNs),
-    encrypted: (r) => boolean(r.encrypted),
   },
   conn_stats: {
     ...timeAndNodeColumns,
