@@ -1,7 +1,11 @@
 /** Starting and stopping capture leaves no thread, descriptor or kernel program behind. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SocketCapture } from '../src/capture/socket-capture.js';
 
 const threads = () => fs.readdirSync('/proc/self/task').length;
@@ -31,3 +35,38 @@ test('start/stop cycles leak no threads or handles', { timeout: 120_000 }, async
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual({ threads: threads(), fds: descriptors() }, baseline);
 });
+
+test(
+  'the programs load in a process that a sampling profiler signals every 50 µs',
+  { timeout: 120_000 },
+  () => {
+    // The verifier gives up with EAGAIN when a signal interrupts it; the load must hold them off meanwhile.
+    const profiles = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-prof-'));
+    try {
+      const captureModule = fileURLToPath(new URL('../src/capture/socket-capture.js', import.meta.url));
+      const script = `
+      const { SocketCapture } = await import(${JSON.stringify(captureModule)});
+      const capture = new SocketCapture({ ringBytes: 1 << 20 });
+      capture.start(() => undefined, () => undefined);
+      capture.close();
+      console.log('loaded');`;
+      const run = spawnSync(
+        process.execPath,
+        [
+          '--cpu-prof',
+          '--cpu-prof-interval=50',
+          `--cpu-prof-dir=${profiles}`,
+          '--input-type=module',
+          '-e',
+          script,
+        ],
+        { encoding: 'utf8', timeout: 100_000 },
+      );
+      assert.equal(run.stdout.trim(), 'loaded', run.stderr.slice(0, 2000));
+      assert.equal(run.status, 0);
+      assert.equal(fs.readdirSync(profiles).length, 1, 'the profiler ran');
+    } finally {
+      fs.rmSync(profiles, { recursive: true, force: true });
+    }
+  },
+);
