@@ -15,6 +15,7 @@ import {
   type ConnectionTrackerOptions,
   type ProtocolSession,
 } from '../src/conn/connection-tracker.js';
+import { headerFields } from '../src/protocols/http/http-parser.js';
 import { REDACTED } from '../src/protocols/http/redact.js';
 import type { ConnStatsRecord, HttpRecord } from '../src/store/records.js';
 
@@ -92,7 +93,7 @@ function setup(options: Partial<ConnectionTrackerOptions> = {}) {
 }
 
 function headers(fields: Record<string, string>): Record<string, string> {
-  return Object.assign(Object.create(null) as Record<string, string>, fields);
+  return headerFields(fields);
 }
 
 /** Feeds one direction's bytes as consecutive data events, tracking stream positions per direction. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import {
+  headerFields,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_HEADER_BYTES,
   HttpParser,
@@ -56,7 +57,7 @@ function harness(
 }
 
 function headers(fields: Record<string, string>): Record<string, string> {
-  return Object.assign(Object.create(null) as Record<string, string>, fields);
+  return headerFields(fields);
 }
 
 type Expected = Omit<HttpMessage, 'startNs' | 'endNs'>;
@@ -740,7 +741,10 @@ describe('HttpParser', () => {
       1,
     );
     const parsed = h.messages[0]!.headers;
-    assert.equal(Object.getPrototypeOf(parsed), null);
+    // Nothing inherited: an empty prototype without a prototype of its own.
+    const prototype = Object.getPrototypeOf(parsed) as object;
+    assert.deepEqual([Object.getOwnPropertyNames(prototype), Object.getPrototypeOf(prototype)], [[], null]);
+    assert.equal('toString' in parsed, false);
     assert.deepEqual(Object.entries(parsed), [
       ['__proto__', 'polluted'],
       ['constructor', 'c'],
