@@ -133,6 +133,22 @@ describe('EventStore', () => {
     assert.deepEqual(counts, { n: 5_000n, paths: 5_000n, ids: 12_497_500n });
   });
 
+  it('takes checkpoints in turn with its flushes, its own and those asked for from outside', async () => {
+    const store = await open({ checkpointWalBytes: 64 * 1024 });
+    const rows = (from: number) =>
+      Array.from({ length: 2_000 }, (_, i) => httpRecord((1_000 + from + i) * SECOND_NS));
+    // Two checkpoints at once on one instance: DuckDB refuses the second. Here each waits for the one before.
+    store.appendHttp(rows(0));
+    const flushed = store.flush();
+    const asked = [store.checkpoint(), store.checkpoint()];
+    await Promise.all([flushed, ...asked]);
+    assert.equal(store.counters.rowsWritten, 2_000);
+    assert.equal(store.counters.checkpoints, 3); // the flush's own (its WAL passed 64 KiB) and the two asked for
+    store.appendHttp(rows(2_000));
+    await Promise.all([store.checkpoint(), store.flush()]);
+    assert.equal(store.counters.rowsWritten, 4_000);
+  });
+
   it('appends batches and stores every column with wall-clock ns time', async () => {
     const store = await open();
     const timeNs = 1_000 * SECOND_NS + 123_456_789;

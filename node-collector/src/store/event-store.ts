@@ -58,7 +58,7 @@ export interface EventStoreCounters {
   /** Rows turned away (queue full, store closed, no valid time) or lost in a failed flush. */
   rowsDropped: number;
   writeErrors: number;
-  /** WAL folds into the file done by the store itself (DuckDB's own backstop ones are not counted). */
+  /** WAL folds into the file, the store's own and the retention policy's (DuckDB's own backstop ones not). */
   checkpoints: number;
   pendingRows: number;
   /** Database file plus write-ahead log, as they are on disk now. */
@@ -380,6 +380,16 @@ export class EventStore {
     return next;
   }
 
+  /**
+   * Folds the WAL into the database file, after the flush under way. The store's own checkpoints and others'
+   * (the retention policy's) take turns here: DuckDB refuses a checkpoint while another one runs.
+   */
+  checkpoint(): Promise<void> {
+    const done = this.flushRunning.then(() => this.foldWal());
+    this.flushRunning = done.catch(() => undefined);
+    return done;
+  }
+
   /** A separate connection for readers (queries, retention), so they never wait behind the writer's appenders. */
   async connect(): Promise<DuckDBConnection> {
     if (this.closed) throw new Error(`event store ${this.path} is closed`);
@@ -447,6 +457,12 @@ export class EventStore {
     return accepted;
   }
 
+  /** CHECKPOINT runs as a query on one of DuckDB's threads: capture goes on meanwhile; appends wait for it. */
+  private async foldWal(): Promise<void> {
+    await this.writer.run('CHECKPOINT');
+    this.checkpoints += 1;
+  }
+
   private async writePending(): Promise<void> {
     const batch = this.pending;
     this.pending = emptyPendingRows();
@@ -466,20 +482,12 @@ export class EventStore {
         this.onError(error instanceof Error ? error : new Error(String(error)));
       }
     }
-    if (fileBytes(`${this.path}.wal`) >= this.checkpointWalBytes) await this.checkpoint();
-  }
-
-  /**
-   * Folds the WAL into the database file. A query runs on one of DuckDB's threads, so capture goes on while
-   * it works; appends wait for it, being in the same flush chain. DuckDB skips a checkpoint while another
-   * connection has a transaction open: then the next flush tries again.
-   */
-  private async checkpoint(): Promise<void> {
-    try {
-      await this.writer.run('CHECKPOINT');
-      this.checkpoints += 1;
-    } catch (error) {
-      this.onError(error instanceof Error ? error : new Error(String(error)));
+    if (fileBytes(`${this.path}.wal`) >= this.checkpointWalBytes) {
+      try {
+        await this.foldWal();
+      } catch (error) {
+        this.onError(error instanceof Error ? error : new Error(String(error)));
+      }
     }
   }
 

@@ -25,6 +25,8 @@ export interface RetentionTarget {
   connect(): Promise<DuckDBConnection>;
   /** Database file plus WAL on disk. */
   diskBytes(): number;
+  /** Folds the WAL into the file. Through the store: DuckDB refuses two checkpoints at once. */
+  checkpoint(): Promise<void>;
 }
 
 export interface RetentionOptions {
@@ -183,7 +185,7 @@ export class RetentionPolicy {
         rowsDeletedBySize = await this.deleteOldestDownToTarget(connection);
         this.totals.rowsDeletedBySize += rowsDeletedBySize;
       } else if (rowsDeletedByAge > 0) {
-        await connection.run('CHECKPOINT');
+        await this.target.checkpoint();
       }
       this.totals.passes += 1;
       return {
@@ -210,7 +212,7 @@ export class RetentionPolicy {
     const targetBytes = this.maxBytes * TARGET_FRACTION;
     let deleted = 0;
     // Checkpoint first: it folds the WAL in and drops row groups age retention emptied, so `use` is current.
-    await connection.run('CHECKPOINT');
+    await this.target.checkpoint();
     let use = await storageUse(connection);
     for (let round = 0; round < MAX_CUTS_PER_PASS && use.usedBytes > targetBytes; round += 1) {
       const liveBytes = use.usedBytes * use.liveShare;
@@ -218,7 +220,7 @@ export class RetentionPolicy {
       const cutoff = await timeQuantile(connection, Math.min(1, Math.max(STEP_FRACTION, fraction)));
       if (cutoff === null) break;
       deleted += await deleteOlderThan(connection, cutoff, true);
-      await connection.run('CHECKPOINT');
+      await this.target.checkpoint();
       use = await storageUse(connection);
     }
     return deleted;
