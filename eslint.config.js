@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/dist-node/**', '**/build/**', '**/node_modules/**'] },
+  { ignores: ['**/dist/**', '**/dist-node/**', '**/build/**', '**/node_modules/**', 'bench/out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
