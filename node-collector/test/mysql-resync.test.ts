@@ -9,6 +9,7 @@ import type { Direction, Role } from '../src/capture/events.js';
 import { ConnectionTracker } from '../src/conn/connection-tracker.js';
 import { mysqlSessionFactory } from '../src/protocols/mysql/mysql-session.js';
 import type { MysqlRecord } from '../src/store/records.js';
+import { ConnectionFeed } from './support/connection-feed.js';
 import { my } from './support/sql-wire.js';
 
 // ---- Payloads, after the MySQL client/server protocol documentation ----
@@ -279,7 +280,7 @@ interface Timing {
 class Wire {
   readonly records: MysqlRecord[] = [];
   readonly tracker: ConnectionTracker;
-  private readonly pos: Record<Direction, number> = { egress: 0, ingress: 0 };
+  private readonly feed: ConnectionFeed;
   private readonly offset: Record<Side, number> = { client: 0, server: 0 };
 
   constructor(
@@ -308,6 +309,13 @@ class Wire {
       netns: 1,
       preexisting,
       comm: 'mariadbd',
+    });
+    this.feed = new ConnectionFeed(this.tracker, {
+      connKey: '1:9:1',
+      tgid: 1,
+      fd: 9,
+      protocol: 'mysql',
+      role,
     });
   }
 
@@ -349,20 +357,7 @@ class Wire {
   private event(side: Side, data: Buffer, size: number, tsNs: number): void {
     // On a server, client bytes come in; on a client, they go out.
     const direction: Direction = (side === 'client') === (this.role === 'server') ? 'ingress' : 'egress';
-    this.tracker.handleEvent({
-      kind: 'data',
-      connKey: '1:9:1',
-      tgid: 1,
-      fd: 9,
-      tsNs,
-      direction,
-      pos: this.pos[direction],
-      size,
-      data,
-      protocol: 'mysql',
-      role: this.role,
-    });
-    this.pos[direction] += size;
+    this.feed.send(direction, data, size, tsNs);
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DataEvent, Direction, Role } from '../src/capture/events.js';
+import type { Direction, Role } from '../src/capture/events.js';
+import { ConnectionFeed } from './support/connection-feed.js';
 import { ConnectionTracker } from '../src/conn/connection-tracker.js';
 import {
   newPgsqlCounters,
@@ -158,7 +159,7 @@ class Conversation {
   readonly records: PgsqlRecord[] = [];
   readonly pgsql: PgsqlCounters = newPgsqlCounters();
   readonly tracker: ConnectionTracker;
-  private readonly pos: Record<Direction, number> = { egress: 0, ingress: 0 };
+  private readonly feed: ConnectionFeed;
   private readonly role: Role;
 
   constructor(options: ConversationOptions = {}) {
@@ -190,6 +191,13 @@ class Conversation {
       preexisting: options.preexisting ?? false,
       comm: 'postgres',
     });
+    this.feed = new ConnectionFeed(this.tracker, {
+      connKey: KEY,
+      tgid: 4242,
+      fd: 9,
+      protocol: 'pgsql',
+      role: this.role,
+    });
   }
 
   get counters() {
@@ -220,7 +228,7 @@ class Conversation {
 
   /** Bytes whose event never arrives: the stream waits for them until skipHoles gives up. */
   lose(side: Side, bytes: Buffer): void {
-    this.pos[this.directionOf(side)] += bytes.length;
+    this.feed.skip(this.directionOf(side), bytes.length);
   }
 
   /** Gives up on missing ranges older than the tracker's hole wait: what waits behind them follows a gap. */
@@ -235,8 +243,8 @@ class Conversation {
       tgid: 4242,
       fd: 9,
       tsNs,
-      bytesSent: this.pos.egress,
-      bytesRecv: this.pos.ingress,
+      bytesSent: this.feed.position('egress'),
+      bytesRecv: this.feed.position('ingress'),
       protocol: 'pgsql',
       role: this.role,
     });
@@ -249,21 +257,7 @@ class Conversation {
   }
 
   private event(direction: Direction, data: Buffer, tsNs: number, size: number): void {
-    const event: DataEvent = {
-      kind: 'data',
-      connKey: KEY,
-      tgid: 4242,
-      fd: 9,
-      tsNs,
-      direction,
-      pos: this.pos[direction],
-      size,
-      data,
-      protocol: 'pgsql',
-      role: this.role,
-    };
-    this.pos[direction] += size;
-    this.tracker.handleEvent(event);
+    this.feed.send(direction, data, size, tsNs);
   }
 }
 

@@ -1,9 +1,10 @@
 /** Builders of PostgreSQL and MySQL wire messages, and a tracker harness that feeds them as capture events. */
-import type { DataEvent, Direction, Protocol } from '../../src/capture/events.js';
+import type { Direction, Protocol } from '../../src/capture/events.js';
 import { ConnectionTracker } from '../../src/conn/connection-tracker.js';
 import { pgsqlSessionFactory } from '../../src/protocols/pgsql/pgsql-session.js';
 import { mysqlSessionFactory } from '../../src/protocols/mysql/mysql-session.js';
 import type { MysqlRecord, PgsqlRecord } from '../../src/store/records.js';
+import { ConnectionFeed } from './connection-feed.js';
 
 export const pg = {
   message(tag: string, ...parts: Buffer[]): Buffer {
@@ -153,13 +154,10 @@ export class SqlHarness {
       mysql: mysqlSessionFactory((r) => this.mysql.push(r)),
     },
   });
-  private readonly pos = { egress: 0, ingress: 0 };
+  private readonly feed: ConnectionFeed;
   private ts = 1_000;
 
-  constructor(
-    private readonly protocol: Protocol,
-    private readonly preexisting = false,
-  ) {
+  constructor(protocol: Protocol, preexisting = false) {
     this.tracker.handleEvent({
       kind: 'open',
       connKey: '1:5:1',
@@ -176,15 +174,22 @@ export class SqlHarness {
       preexisting,
       comm: 'db',
     });
+    this.feed = new ConnectionFeed(this.tracker, {
+      connKey: '1:5:1',
+      tgid: 1,
+      fd: 5,
+      protocol,
+      role: 'server',
+    });
   }
 
   /** Client bytes are ingress on this server-side connection. */
   client(bytes: Buffer, splitEvery = bytes.length): void {
-    this.feed('ingress', bytes, splitEvery);
+    this.split('ingress', bytes, splitEvery);
   }
 
   server(bytes: Buffer, splitEvery = bytes.length): void {
-    this.feed('egress', bytes, splitEvery);
+    this.split('egress', bytes, splitEvery);
   }
 
   /** `length` bytes of one direction lost. */
@@ -192,7 +197,7 @@ export class SqlHarness {
     this.event(direction, Buffer.alloc(0), length);
   }
 
-  private feed(direction: Direction, bytes: Buffer, splitEvery: number): void {
+  private split(direction: Direction, bytes: Buffer, splitEvery: number): void {
     for (let at = 0; at < bytes.length; at += splitEvery) {
       const chunk = bytes.subarray(at, at + splitEvery);
       this.event(direction, chunk, chunk.length);
@@ -201,20 +206,6 @@ export class SqlHarness {
 
   private event(direction: Direction, data: Buffer, size: number): void {
     this.ts += 1_000;
-    const event: DataEvent = {
-      kind: 'data',
-      connKey: '1:5:1',
-      tgid: 1,
-      fd: 5,
-      tsNs: this.ts,
-      direction,
-      pos: this.pos[direction],
-      size,
-      data,
-      protocol: this.protocol,
-      role: 'server',
-    };
-    this.pos[direction] += size;
-    this.tracker.handleEvent(event);
+    this.feed.send(direction, data, size, this.ts);
   }
 }
