@@ -88,17 +88,8 @@ export function splitEndpoint(endpoint: string): { name: string; port: number | 
 
 const isProtocol = (value: unknown): value is Protocol => (PROTOCOLS as readonly unknown[]).includes(value);
 
-interface ParsedRow {
-  protocol: Protocol;
-  client: string;
-  server: string;
-  requests: number;
-  requestsPerSecond: number;
-  errorRate: number;
-  p50Ms: number | null;
-  p90Ms: number | null;
-  p99Ms: number | null;
-}
+/** One row of the edges query: an edge before its ends are placed on nodes. */
+type ParsedRow = Omit<ServiceEdge, 'id' | 'source' | 'target'>;
 
 function parseRow(row: Row): ParsedRow | null {
   const { protocol, client, server } = row;

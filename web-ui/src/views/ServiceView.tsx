@@ -191,6 +191,50 @@ function QueryTable({
   );
 }
 
+/** The slowest and the latest failing requests (or statements) side by side. */
+function SlowestAndFailing({
+  target,
+  protocol,
+  state,
+  columns,
+  onOpen,
+  slowest,
+  failing,
+}: {
+  target: ServiceTarget;
+  protocol: ServiceProtocol;
+  state: ViewProps['state'];
+  columns: RowColumn[];
+  onOpen: (row: Row) => void;
+  slowest: [caption: string, empty: string];
+  failing: [caption: string, empty: string];
+}) {
+  return (
+    <div className="service-tables">
+      <QueryTable
+        sql={slowestSql(target, state.range, protocol)}
+        tag="service-slowest"
+        state={state}
+        caption={slowest[0]}
+        testId="service-slowest"
+        columns={columns}
+        empty={slowest[1]}
+        onOpen={onOpen}
+      />
+      <QueryTable
+        sql={failingSql(target, state.range, protocol)}
+        tag="service-failing"
+        state={state}
+        caption={failing[0]}
+        testId="service-failing"
+        columns={columns}
+        empty={failing[1]}
+        onOpen={onOpen}
+      />
+    </div>
+  );
+}
+
 /** One service: its traffic over time, what it serves (endpoints or statements), its slowest and failing requests. */
 export function ServiceView({ state, push }: ViewProps) {
   const service = state.params.service ?? '';
@@ -255,28 +299,15 @@ export function ServiceView({ state, push }: ViewProps) {
           empty="No requests in this range."
           onOpen={(row) => openRequests({ method: String(row.method ?? ''), path: String(row.path ?? '') })}
         />
-        <div className="service-tables">
-          <QueryTable
-            sql={slowestSql(target, state.range, protocol)}
-            tag="service-slowest"
-            state={state}
-            caption="Slowest requests"
-            testId="service-slowest"
-            columns={HTTP_REQUEST_COLUMNS}
-            empty="No requests in this range."
-            onOpen={openHttpRow}
-          />
-          <QueryTable
-            sql={failingSql(target, state.range, protocol)}
-            tag="service-failing"
-            state={state}
-            caption="Failing requests (5xx)"
-            testId="service-failing"
-            columns={HTTP_REQUEST_COLUMNS}
-            empty="No request failed in this range."
-            onOpen={openHttpRow}
-          />
-        </div>
+        <SlowestAndFailing
+          target={target}
+          protocol={protocol}
+          state={state}
+          columns={HTTP_REQUEST_COLUMNS}
+          onOpen={openHttpRow}
+          slowest={['Slowest requests', 'No requests in this range.']}
+          failing={['Failing requests (5xx)', 'No request failed in this range.']}
+        />
       </>
     );
   } else {
@@ -300,28 +331,15 @@ export function ServiceView({ state, push }: ViewProps) {
           ]}
           empty="No statements in this range."
         />
-        <div className="service-tables">
-          <QueryTable
-            sql={slowestSql(target, state.range, protocol)}
-            tag="service-slowest"
-            state={state}
-            caption="Slowest statements"
-            testId="service-slowest"
-            columns={SQL_REQUEST_COLUMNS}
-            empty="No statements in this range."
-            onOpen={openStatement}
-          />
-          <QueryTable
-            sql={failingSql(target, state.range, protocol)}
-            tag="service-failing"
-            state={state}
-            caption="Failing statements"
-            testId="service-failing"
-            columns={SQL_REQUEST_COLUMNS}
-            empty="No statement failed in this range."
-            onOpen={openStatement}
-          />
-        </div>
+        <SlowestAndFailing
+          target={target}
+          protocol={protocol}
+          state={state}
+          columns={SQL_REQUEST_COLUMNS}
+          onOpen={openStatement}
+          slowest={['Slowest statements', 'No statements in this range.']}
+          failing={['Failing statements', 'No statement failed in this range.']}
+        />
       </>
     );
   }
