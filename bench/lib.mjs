@@ -533,9 +533,9 @@ export function bpfProgIdsOf(pid) {
   return ids;
 }
 
-const LOUPE_PROG = /^(enter|exit)_/;
+const LOUPE_PROG = /^exit_/;
 
-/** Every loaded program named like loupe's (enter_*, exit_*), from `bpftool prog show -j`. */
+/** Every loaded program named like loupe's (exit_*), from `bpftool prog show -j`. */
 export function loupeLikePrograms() {
   const progs = JSON.parse(
     execFileSync('bpftool', ['prog', 'show', '-j'], { maxBuffer: 64 << 20 }).toString(),
@@ -595,7 +595,7 @@ export function warnIfForeignCollectors(ourPids = []) {
   if (n > 0) {
     markNoisy('another collector');
     console.log(
-      `WARNING: ${n} loupe-like BPF programs (enter_*/exit_*) belong to another process: another collector ` +
+      `WARNING: ${n} loupe-like BPF programs (exit_*) belong to another process: another collector ` +
         'is running on this kernel (tests?); it taxes every syscall here and skews these figures',
     );
   }

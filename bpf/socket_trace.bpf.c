@@ -8,6 +8,7 @@
 #include <bpf/bpf_endian.h>
 #include "socket_trace.h"
 #include "protocol_infer.h"
+#include "syscall_table.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -70,25 +71,16 @@ enum syscall_op {
 	OP_SENDFILE, /* byte count only */
 	OP_CONNECT,
 	OP_ACCEPT,
+	OP_FD_CLOSE,
 };
 
+/* A finished syscall's arguments, as its exit program read them back from the saved user registers. */
 struct syscall_args {
 	__u64 ptr;
 	__u64 extra;
 	__s32 fd;
-	__u8 op;
 	__u8 direction;
-	__u16 _pad;
 };
-
-/* key: pid_tgid of the thread inside the syscall; value: the arguments its exit needs. Entry stashes, exit always
- * deletes, so the map only holds syscalls in flight. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct syscall_args);
-} stash SEC(".maps");
 
 struct scratch_buf {
 	struct loupe_data_event ev;
@@ -467,22 +459,6 @@ static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st
 	}
 }
 
-static __always_inline int skip_task(void)
-{
-	return (bpf_get_current_pid_tgid() >> 32) == self_tgid;
-}
-
-static __always_inline int stash_args(__s32 fd, __u8 op, __u8 direction, __u64 ptr, __u64 extra)
-{
-	if (skip_task())
-		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	struct syscall_args a = { .ptr = ptr, .extra = extra, .fd = fd, .op = op, .direction = direction };
-	if (bpf_map_update_elem(&stash, &id, &a, BPF_ANY))
-		count_drop(LOUPE_DROP_STASH_FULL);
-	return 0;
-}
-
 /* `op` is a constant in every caller, so each exit program keeps only its own branch: verifying the iovec and
  * mmsg loops once per program that needs them, not in all fourteen, keeps the load time down. */
 static __always_inline void handle_transfer(const struct syscall_args *a, const __u8 op, __u32 tgid, long ret)
@@ -542,149 +518,14 @@ static __always_inline void handle_transfer(const struct syscall_args *a, const 
 	}
 }
 
-static __always_inline int exit_syscall(long ret, const __u8 op)
+/* close: report the connection's totals and forget it. The descriptor is gone by now, but its number is still the
+ * key of the state. */
+static __always_inline void close_conn(__u32 tgid, __s32 fd)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct syscall_args *stashed = bpf_map_lookup_elem(&stash, &id);
-	if (!stashed)
-		return 0;
-	struct syscall_args a = *stashed;
-	bpf_map_delete_elem(&stash, &id);
-	__u32 tgid = id >> 32;
-
-	if (op == OP_CONNECT) {
-		if (ret == 0 || ret == -EINPROGRESS)
-			open_conn(tgid, a.fd, LOUPE_ROLE_CLIENT, 0);
-	} else if (op == OP_ACCEPT) {
-		if (ret >= 0)
-			open_conn(tgid, ret, LOUPE_ROLE_SERVER, 0);
-	} else if (ret > 0) {
-		handle_transfer(&a, op, tgid, ret);
-	}
-	return 0;
-}
-
-#define ARG(ctx, i) ((ctx)->args[i])
-
-SEC("tracepoint/syscalls/sys_enter_read")
-int enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_BUF, LOUPE_DIR_INGRESS, ARG(ctx, 1), 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_BUF, LOUPE_DIR_INGRESS, ARG(ctx, 1), 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_write")
-int enter_write(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_BUF, LOUPE_DIR_EGRESS, ARG(ctx, 1), 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_BUF, LOUPE_DIR_EGRESS, ARG(ctx, 1), 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_readv")
-int enter_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_IOV, LOUPE_DIR_INGRESS, ARG(ctx, 1), ARG(ctx, 2));
-}
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_IOV, LOUPE_DIR_EGRESS, ARG(ctx, 1), ARG(ctx, 2));
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_MSG, LOUPE_DIR_INGRESS, ARG(ctx, 1), 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_MSG, LOUPE_DIR_EGRESS, ARG(ctx, 1), 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmmsg")
-int enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_MMSG, LOUPE_DIR_INGRESS, ARG(ctx, 1), 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_MMSG, LOUPE_DIR_EGRESS, ARG(ctx, 1), 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendfile64")
-int enter_sendfile(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_SENDFILE, LOUPE_DIR_EGRESS, 0, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_CONNECT, 0, 0, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept")
-int enter_accept(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_ACCEPT, 0, 0, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int enter_accept4(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(ARG(ctx, 0), OP_ACCEPT, 0, 0, 0);
-}
-
-/* Each exit program hands its syscall's kind to the shared handler as a constant. */
-#define EXIT_PROG(name, op)                                               \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                        \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)             \
-	{                                                                 \
-		return exit_syscall(ctx->ret, op);                        \
-	}
-
-EXIT_PROG(read, OP_BUF)
-EXIT_PROG(recvfrom, OP_BUF)
-EXIT_PROG(write, OP_BUF)
-EXIT_PROG(sendto, OP_BUF)
-EXIT_PROG(readv, OP_IOV)
-EXIT_PROG(writev, OP_IOV)
-EXIT_PROG(recvmsg, OP_MSG)
-EXIT_PROG(sendmsg, OP_MSG)
-EXIT_PROG(recvmmsg, OP_MMSG)
-EXIT_PROG(sendmmsg, OP_MMSG)
-EXIT_PROG(sendfile64, OP_SENDFILE)
-EXIT_PROG(connect, OP_CONNECT)
-EXIT_PROG(accept, OP_ACCEPT)
-EXIT_PROG(accept4, OP_ACCEPT)
-
-/* close: the descriptor is still valid on entry; report the totals and forget the connection. */
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
-{
-	if (skip_task())
-		return 0;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__s32 fd = ARG(ctx, 0);
 	__u64 key = conn_key(tgid, fd);
 	struct conn_state *st = bpf_map_lookup_elem(&conns, &key);
 	if (!st)
-		return 0;
+		return;
 	if (!(st->flags & CONN_IGNORED)) {
 		struct loupe_close_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 		if (ev) {
@@ -697,5 +538,103 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 		}
 	}
 	bpf_map_delete_elem(&conns, &key);
+}
+
+/* Everything is done at the syscall's exit: the kernel leaves the argument registers of the user frame as they were
+ * at entry (the return value goes to ax), so no state has to be carried from entry to exit. Watching entries too
+ * would double the programs run and add a hash map update and delete per syscall. */
+static __always_inline int exit_syscall(struct bpf_raw_tracepoint_args *ctx, const __u8 op, const __u8 direction)
+{
+	/* Typed pointers: their fields are plain loads, not a helper call each. */
+	struct task_struct *task = bpf_get_current_task_btf();
+	/* A 32-bit process's syscalls reach the same tracepoint with the 32-bit table's numbers and registers. */
+	if (task->thread_info.status & LOUPE_TS_COMPAT)
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	long ret = ctx->args[1];
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct syscall_args a = { .fd = LOUPE_SYSCALL_ARG1(regs), .direction = direction };
+
+	if (op == OP_CONNECT) {
+		if (ret == 0 || ret == -EINPROGRESS)
+			open_conn(tgid, a.fd, LOUPE_ROLE_CLIENT, 0);
+	} else if (op == OP_ACCEPT) {
+		if (ret >= 0)
+			open_conn(tgid, ret, LOUPE_ROLE_SERVER, 0);
+	} else if (op == OP_FD_CLOSE) {
+		if (ret == 0)
+			close_conn(tgid, a.fd);
+	} else if (ret > 0) {
+		a.ptr = LOUPE_SYSCALL_ARG2(regs);
+		if (op == OP_IOV)
+			a.extra = LOUPE_SYSCALL_ARG3(regs);
+		handle_transfer(&a, op, tgid, ret);
+	}
+	return 0;
+}
+
+/* One program per syscall, reached by tail call from exit_dispatch: `op` is a constant in each, so each keeps only
+ * its own branch (verifying the iovec and mmsg loops once per program that needs them keeps the load time down).
+ * No attach point in the section name: they run only through the dispatcher. */
+#define EXIT_PROG(name, op, direction)                                     \
+	SEC("raw_tracepoint")                                              \
+	int exit_##name(struct bpf_raw_tracepoint_args *ctx)               \
+	{                                                                  \
+		return exit_syscall(ctx, op, direction);                   \
+	}
+
+EXIT_PROG(read, OP_BUF, LOUPE_DIR_INGRESS)
+EXIT_PROG(recvfrom, OP_BUF, LOUPE_DIR_INGRESS)
+EXIT_PROG(write, OP_BUF, LOUPE_DIR_EGRESS)
+EXIT_PROG(sendto, OP_BUF, LOUPE_DIR_EGRESS)
+EXIT_PROG(readv, OP_IOV, LOUPE_DIR_INGRESS)
+EXIT_PROG(writev, OP_IOV, LOUPE_DIR_EGRESS)
+EXIT_PROG(recvmsg, OP_MSG, LOUPE_DIR_INGRESS)
+EXIT_PROG(sendmsg, OP_MSG, LOUPE_DIR_EGRESS)
+EXIT_PROG(recvmmsg, OP_MMSG, LOUPE_DIR_INGRESS)
+EXIT_PROG(sendmmsg, OP_MMSG, LOUPE_DIR_EGRESS)
+EXIT_PROG(sendfile, OP_SENDFILE, LOUPE_DIR_EGRESS)
+EXIT_PROG(connect, OP_CONNECT, 0)
+EXIT_PROG(accept, OP_ACCEPT, 0)
+EXIT_PROG(accept4, OP_ACCEPT, 0)
+EXIT_PROG(close, OP_FD_CLOSE, 0)
+
+/* key: syscall number; value: the exit program of that syscall. Filled at load from this table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, LOUPE_SYSCALL_SLOTS);
+	__type(key, __u32);
+	__array(values, int(struct bpf_raw_tracepoint_args *));
+} exit_programs SEC(".maps") = {
+	.values =
+		{
+			[LOUPE_NR_read] = (void *)&exit_read,
+			[LOUPE_NR_recvfrom] = (void *)&exit_recvfrom,
+			[LOUPE_NR_write] = (void *)&exit_write,
+			[LOUPE_NR_sendto] = (void *)&exit_sendto,
+			[LOUPE_NR_readv] = (void *)&exit_readv,
+			[LOUPE_NR_writev] = (void *)&exit_writev,
+			[LOUPE_NR_recvmsg] = (void *)&exit_recvmsg,
+			[LOUPE_NR_sendmsg] = (void *)&exit_sendmsg,
+			[LOUPE_NR_recvmmsg] = (void *)&exit_recvmmsg,
+			[LOUPE_NR_sendmmsg] = (void *)&exit_sendmmsg,
+			[LOUPE_NR_sendfile] = (void *)&exit_sendfile,
+			[LOUPE_NR_connect] = (void *)&exit_connect,
+			[LOUPE_NR_accept] = (void *)&exit_accept,
+			[LOUPE_NR_accept4] = (void *)&exit_accept4,
+			[LOUPE_NR_close] = (void *)&exit_close,
+		},
+};
+
+/* Every syscall's exit, of every process, passes here: the raw tracepoint hands over the saved user registers
+ * directly, where a per-syscall tracepoint first copies its arguments into a perf buffer. Syscalls without an entry
+ * in exit_programs fall through at the cost of one array lookup. */
+SEC("raw_tracepoint/sys_exit")
+int exit_dispatch(struct bpf_raw_tracepoint_args *ctx)
+{
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	bpf_tail_call(ctx, &exit_programs, (__u32)LOUPE_SYSCALL_NR(regs));
 	return 0;
 }

@@ -22,11 +22,10 @@ enum loupe_protocol { LOUPE_PROTO_UNKNOWN = 0, LOUPE_PROTO_HTTP1 = 1, LOUPE_PROT
 /* Index into the per-CPU drop counters: every record the kernel side could not deliver is counted under a reason. */
 enum loupe_drop_reason {
 	LOUPE_DROP_RINGBUF_FULL = 0, /* bpf_ringbuf_output failed: user space is behind */
-	LOUPE_DROP_STASH_FULL = 1,   /* no room to remember a syscall's arguments between entry and exit */
-	LOUPE_DROP_CONN_FULL = 2,    /* connection table full */
-	LOUPE_DROP_READ_FAULT = 3,   /* user memory could not be read: record sent without payload */
-	LOUPE_DROP_IOV_TRUNCATED = 4, /* more iovec segments than we walk: the rest is sent as a gap */
-	LOUPE_DROP__COUNT = 5,
+	LOUPE_DROP_CONN_FULL = 1,    /* connection table full */
+	LOUPE_DROP_READ_FAULT = 2,   /* user memory could not be read: record sent without payload */
+	LOUPE_DROP_IOV_TRUNCATED = 3, /* more iovec segments than we walk: the rest is sent as a gap */
+	LOUPE_DROP__COUNT = 4,
 };
 
 /* Every record starts with this header. */

@@ -29,7 +29,6 @@ function hasCapability(caps: bigint, cap: bigint): boolean {
   return ((caps >> cap) & 1n) === 1n;
 }
 
-/** Kernel 5.8 brought BPF ring buffers; syscall tracepoints need CONFIG_FTRACE_SYSCALLS. */
 function kernelAtLeast(major: number, minor: number): boolean {
   const [maj = 0, min = 0] = os.release().split(/[.-]/).map(Number);
   return maj > major || (maj === major && min >= minor);
@@ -52,21 +51,22 @@ export function checkCaptureFeatures(): void {
       'the kernel exposes no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF): CO-RE socket lookup needs it',
     );
   }
-  if (!kernelAtLeast(5, 8)) {
+  // 5.8 brought BPF ring buffers, 5.15 the helper that hands a syscall's saved registers to its exit program.
+  if (!kernelAtLeast(5, 15)) {
     throw new MissingFeatureError(
-      'ringbuf',
-      `kernel ${os.release()} has no BPF ring buffer (needs 5.8 or later)`,
+      'kernel-version',
+      `kernel ${os.release()} is too old: capture needs 5.15 or later (BPF ring buffers, bpf_task_pt_regs)`,
     );
   }
 }
 
-/** Run after tracefs is mounted (the addon mounts it): syscall tracepoints are a kernel build option. */
+/** After a failed load: the raw syscall tracepoints are a kernel build option. Seen through tracefs, when mounted. */
 export function checkSyscallTracepoints(): void {
-  const dir = '/sys/kernel/tracing/events/syscalls/sys_enter_read';
+  const dir = '/sys/kernel/tracing/events/raw_syscalls/sys_exit';
   if (fs.existsSync('/sys/kernel/tracing/events') && !fs.existsSync(dir)) {
     throw new MissingFeatureError(
       'syscall-tracepoints',
-      'the kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS): capture is built on them',
+      'the kernel has no syscall tracepoints (CONFIG_HAVE_SYSCALL_TRACEPOINTS): capture is built on them',
     );
   }
 }

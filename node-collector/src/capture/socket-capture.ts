@@ -97,11 +97,7 @@ export class SocketCapture {
     });
     drops['reader_queue_full'] = native.recordsDropped;
     // read_fault and iov_truncated still deliver the record (without all of its payload): not lost rows.
-    const dropsTotal =
-      (drops['ringbuf_full'] ?? 0) +
-      (drops['stash_full'] ?? 0) +
-      (drops['conn_table_full'] ?? 0) +
-      native.recordsDropped;
+    const dropsTotal = (drops['ringbuf_full'] ?? 0) + (drops['conn_table_full'] ?? 0) + native.recordsDropped;
     return {
       records: native.records,
       bytes: native.bytes,

@@ -43,13 +43,7 @@ const AF_INET = 2;
 const ROLES: readonly Role[] = ['unknown', 'client', 'server'];
 const PROTOCOLS: readonly Protocol[] = ['unknown', 'http1', 'pgsql', 'mysql'];
 
-export const DROP_REASONS = [
-  'ringbuf_full',
-  'stash_full',
-  'conn_table_full',
-  'read_fault',
-  'iov_truncated',
-] as const;
+export const DROP_REASONS = ['ringbuf_full', 'conn_table_full', 'read_fault', 'iov_truncated'] as const;
 
 /** u64 fields that stay below 2^53 in practice (monotonic ns, stream offsets), read without BigInt. */
 function readU64(buf: Buffer, at: number): number {
