@@ -26,7 +26,7 @@
 const volatile __u32 self_tgid = 0;
 const volatile __u32 target_netns = 0; /* 0: every network namespace */
 const volatile __u32 capture_bytes = 4096;
-const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the reader only once this much is pending */
+const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the reader once a CPU has written this much since */
 /* Bytes copied per syscall for processes in full_capture (in LOUPE_MAX_CAPTURE chunks); 0 turns the map off. */
 const volatile __u32 full_capture_bytes = 0;
 
@@ -83,7 +83,8 @@ struct syscall_args {
 };
 
 struct scratch_buf {
-	struct loupe_data_event ev;
+	__u64 unannounced; /* bytes this CPU wrote to the ring since it last woke the reader; not sent */
+	struct loupe_data_event ev; /* the record: ev and the payload in data right after it */
 	__u8 data[LOUPE_MAX_CAPTURE];
 };
 
@@ -120,9 +121,16 @@ static __always_inline void count_drop(__u32 reason)
 		*n += 1;
 }
 
-static __always_inline __u64 ringbuf_flags(void)
+/* Whether writing `bytes` more should wake the reader (which also drains on its own every poll interval). Counted
+ * per CPU in the scratch buffer: asking the ring how much is pending reads positions the reader keeps writing, a
+ * cache line that bounces between CPUs and cost about a quarter of the programs' time. */
+static __always_inline __u64 wakeup_flag(struct scratch_buf *b, __u64 bytes)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	b->unannounced += bytes;
+	if (b->unannounced < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	b->unannounced = 0;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline __u64 conn_key(__u32 tgid, __s32 fd)
@@ -216,7 +224,7 @@ static __always_inline struct conn_state *open_conn(__u32 tgid, __s32 fd, __u8 r
 		bpf_core_read(ev->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		bpf_core_read(ev->remote_addr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
-	bpf_ringbuf_submit(ev, ringbuf_flags());
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP); /* small and rare: the next poll takes it */
 	return stored;
 }
 
@@ -259,7 +267,7 @@ static long emit_piece(__u32 index, void *data)
 	} else {
 		b->ev.captured = n;
 	}
-	if (bpf_ringbuf_output(&events, b, sizeof(b->ev) + n, ringbuf_flags()))
+	if (bpf_ringbuf_output(&events, &b->ev, sizeof(b->ev) + n, wakeup_flag(b, sizeof(b->ev) + n)))
 		count_drop(LOUPE_DROP_RINGBUF_FULL);
 	c->done += b->ev.size;
 	return 0;
@@ -276,7 +284,7 @@ static __always_inline void emit_gap(const struct loupe_event_header *hdr, __u64
 	b->ev.pos = pos;
 	b->ev.size = size;
 	b->ev.captured = 0;
-	if (bpf_ringbuf_output(&events, b, sizeof(b->ev), ringbuf_flags()))
+	if (bpf_ringbuf_output(&events, &b->ev, sizeof(b->ev), wakeup_flag(b, sizeof(b->ev))))
 		count_drop(LOUPE_DROP_RINGBUF_FULL);
 }
 
@@ -346,7 +354,7 @@ static __always_inline void emit_data(__u32 tgid, __s32 fd, const struct conn_st
 		n = 0;
 	}
 	b->ev.captured = n;
-	if (bpf_ringbuf_output(&events, b, sizeof(b->ev) + n, ringbuf_flags()))
+	if (bpf_ringbuf_output(&events, &b->ev, sizeof(b->ev) + n, wakeup_flag(b, sizeof(b->ev) + n)))
 		count_drop(LOUPE_DROP_RINGBUF_FULL);
 }
 
@@ -363,7 +371,8 @@ static __always_inline void emit_split_header(__u32 tgid, __s32 fd, const struct
 	b->ev.size = sizeof(st->split_header);
 	b->ev.captured = sizeof(st->split_header);
 	__builtin_memcpy(b->data, st->split_header, sizeof(st->split_header));
-	if (bpf_ringbuf_output(&events, b, sizeof(b->ev) + sizeof(st->split_header), ringbuf_flags()))
+	if (bpf_ringbuf_output(&events, &b->ev, sizeof(b->ev) + sizeof(st->split_header),
+			       wakeup_flag(b, sizeof(b->ev) + sizeof(st->split_header))))
 		count_drop(LOUPE_DROP_RINGBUF_FULL);
 }
 
@@ -532,7 +541,7 @@ static __always_inline void close_conn(__u32 tgid, __s32 fd)
 			fill_header(&ev->hdr, LOUPE_EV_CLOSE, tgid, fd, st);
 			ev->bytes_sent = st->sent;
 			ev->bytes_recv = st->recv;
-			bpf_ringbuf_submit(ev, ringbuf_flags());
+			bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP); /* small and rare: the next poll takes it */
 		} else {
 			count_drop(LOUPE_DROP_RINGBUF_FULL);
 		}

@@ -113,7 +113,7 @@ void SocketTracer::Stop() {
   if (reader_.joinable()) reader_.join();
 }
 
-// Wake-ups are rare by design (the kernel side only forces one when wakeup_bytes are pending), so the loop also
+// Wake-ups are rare by design (a CPU forces one only after writing wakeup_bytes since its last), so the loop also
 // consumes on every poll timeout: records never wait longer than poll_ms.
 void SocketTracer::ReadLoop() {
   while (!stopping_) {
