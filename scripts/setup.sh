@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config python3 iproute2 procps util-linux)
+packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc g++ pkg-config python3 iproute2 procps util-linux)
 if [ "${1:-}" = tests ]; then
   # Real peers (servers and clients) and Debian's chromium for the browser tests, with a font for its text.
   packages+=(nginx-light wrk curl postgresql mariadb-server mariadb-client chromium fonts-dejavu-core)
