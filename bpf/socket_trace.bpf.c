@@ -562,6 +562,9 @@ static __always_inline int exit_syscall(struct bpf_raw_tracepoint_args *ctx, con
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	long ret = ctx->args[1];
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	/* Here rather than in the dispatcher, which runs for every syscall of every process. */
+	if (tgid == self_tgid)
+		return 0;
 	struct syscall_args a = { .fd = LOUPE_SYSCALL_ARG1(regs), .direction = direction };
 
 	if (op == OP_CONNECT) {
@@ -641,8 +644,6 @@ struct {
 SEC("raw_tracepoint/sys_exit")
 int exit_dispatch(struct bpf_raw_tracepoint_args *ctx)
 {
-	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
-		return 0;
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	bpf_tail_call(ctx, &exit_programs, (__u32)LOUPE_SYSCALL_NR(regs));
 	return 0;
