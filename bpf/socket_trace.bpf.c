@@ -535,6 +535,10 @@ static __always_inline void close_conn(__u32 tgid, __s32 fd)
 	struct conn_state *st = bpf_map_lookup_elem(&conns, &key);
 	if (!st)
 		return;
+	/* Another thread may already have a new socket under the number, and its state may be the one stored: leave
+	 * it. An old state left behind is replaced when the new socket is seen (a close record is lost, not data). */
+	if (tcp_sock_of_fd(fd))
+		return;
 	if (!(st->flags & CONN_IGNORED)) {
 		struct loupe_close_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 		if (ev) {
