@@ -1,0 +1,97 @@
+/**
+ * What capture costs a traced process per syscall, away from servers and load generators.
+ *
+ * bench/syscall-pingpong.c (built here with gcc) runs N request/response exchanges over one loopback TCP connection
+ * in one thread: 4 syscalls that move data per exchange, all captured (both ends, HTTP). Rounds alternate without
+ * and with `loupe up` running, side by side; each prints the wall time per exchange, and the with-collector rounds
+ * also the run time of loupe's BPF programs per exchange (kernel.bpf_stats_enabled=1, restored afterwards; it adds
+ * a little to each program run). The collector runs on the other core, so the difference in wall time is mostly
+ * what the BPF programs add inside the syscalls.
+ *
+ * Usage: node bench/syscall-overhead.mjs [--exchanges 100000] [--rounds 3]
+ */
+import console from 'node:console';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  benchDir,
+  bpfRunTime,
+  enableBpfStats,
+  fmt,
+  header,
+  median,
+  noise,
+  requireRoot,
+  runCommand,
+  startLoupe,
+  tempDir,
+  waitForQuietMachine,
+  warnIfForeignCollectors,
+} from './lib.mjs';
+
+const { values } = parseArgs({
+  options: {
+    exchanges: { type: 'string', default: '100000' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const exchanges = Number(values.exchanges);
+const rounds = Number(values.rounds);
+
+requireRoot();
+header(`syscall overhead: ${exchanges} loopback request/response exchanges per run, ${rounds} rounds`);
+
+const build = tempDir('loupe-bench-pingpong-');
+const binary = path.join(build.dir, 'syscall-pingpong');
+await runCommand('gcc', ['-O2', '-o', binary, path.join(benchDir, 'syscall-pingpong.c')]);
+const pingpong = async () =>
+  Number(/([\d.]+) ns per exchange/.exec(await runCommand(binary, [String(exchanges)]))?.[1]);
+
+const off = [];
+const on = [];
+const bpf = [];
+let loupe;
+let stats;
+try {
+  await waitForQuietMachine();
+  await pingpong(); // warm-up
+  for (let round = 1; round <= rounds; round++) {
+    off.push(await pingpong());
+    loupe = await startLoupe(`bench-syscalls-${round}`);
+    warnIfForeignCollectors([loupe.pid]);
+    stats = enableBpfStats();
+    const before = bpfRunTime(loupe.pid);
+    on.push(await pingpong());
+    const after = bpfRunTime(loupe.pid);
+    stats.restore();
+    stats = undefined;
+    bpf.push({
+      ns: (after.runTimeNs - before.runTimeNs) / exchanges,
+      runs: (after.runCount - before.runCount) / exchanges,
+    });
+    await loupe.stop();
+    loupe = undefined;
+    console.log(
+      `round ${round}: ${fmt.n(off[round - 1], 0)} ns per exchange without the collector, ` +
+        `${fmt.n(on[round - 1], 0)} with; BPF ${fmt.n(bpf[round - 1].ns, 0)} ns over ${bpf[round - 1].runs.toFixed(1)} program runs`,
+    );
+  }
+} finally {
+  stats?.restore();
+  await loupe?.stop();
+  build.remove();
+}
+
+const offNs = median(off);
+const onNs = median(on);
+const bpfNs = median(bpf.map((b) => b.ns));
+console.log('');
+console.log(
+  `medians: ${fmt.n(offNs, 0)} ns per exchange without, ${fmt.n(onNs, 0)} with (+${fmt.n(onNs - offNs, 0)} ns, ` +
+    `${fmt.n((onNs - offNs) / 4, 0)} per data syscall); BPF programs ${fmt.n(bpfNs, 0)} ns per exchange`,
+);
+console.log(`RATIO exchange time with / without the collector: ${fmt.r(onNs / offNs)}`);
+console.log(
+  `RESULT syscall-overhead off_ns=${offNs.toFixed(0)} on_ns=${onNs.toFixed(0)} ratio=${fmt.r(onNs / offNs)} ` +
+    `bpf_ns=${bpfNs.toFixed(0)} noisy=${noise.noisy}`,
+);
