@@ -5,8 +5,8 @@
  * keep-alive connections. The collector's cost has two parts:
  *   - user space: user+sys CPU of the `loupe up` process (/proc/PID/stat), from the start of the load until the
  *     store has taken every row in, minus the idle collector's CPU over the same time (measured just before);
- *   - kernel: run_time_ns of loupe's BPF programs with kernel.bpf_stats_enabled=1 (restored afterwards); the
- *     time of exit_dispatch includes the per-syscall programs it tail-calls. This time is spent in the traced processes' syscalls, not in the collector.
+ *   - kernel: run_time_ns of loupe's BPF programs (exit_*) with kernel.bpf_stats_enabled=1 (restored afterwards).
+ *     This time is spent in the traced processes' syscalls, not in the collector.
  * Both are divided by the requests captured (http_events rows with role='server' for this load's path). The
  * client is on the same host, so its side of each request is captured too (role='client'): per request the
  * collector handles two records; the figure per record is printed as well.

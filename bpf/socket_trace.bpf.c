@@ -6,9 +6,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
 #include "socket_trace.h"
 #include "protocol_infer.h"
-#include "syscall_table.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -553,23 +553,17 @@ static __always_inline void close_conn(__u32 tgid, __s32 fd)
 	bpf_map_delete_elem(&conns, &key);
 }
 
-/* Everything is done at the syscall's exit: the kernel leaves the argument registers of the user frame as they were
- * at entry (the return value goes to ax), so no state has to be carried from entry to exit. Watching entries too
- * would double the programs run and add a hash map update and delete per syscall. */
-static __always_inline int exit_syscall(struct bpf_raw_tracepoint_args *ctx, const __u8 op, const __u8 direction)
+/* Everything is done at the syscall's exit: the saved user registers still hold the syscall's arguments (libbpf's
+ * PT_REGS_PARM*_SYSCALL know where each architecture keeps them), so no state has to be carried from entry to exit.
+ * Watching entries too would double the programs run and add a hash map update and delete per syscall. */
+static __always_inline int exit_syscall(long ret, const __u8 op, const __u8 direction)
 {
-	/* Typed pointers: their fields are plain loads, not a helper call each. */
-	struct task_struct *task = bpf_get_current_task_btf();
-	/* A 32-bit process's syscalls reach the same tracepoint with the 32-bit table's numbers and registers. */
-	if (task->thread_info.status & LOUPE_TS_COMPAT)
-		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	long ret = ctx->args[1];
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	/* Here rather than in the dispatcher, which runs for every syscall of every process. */
 	if (tgid == self_tgid)
 		return 0;
-	struct syscall_args a = { .fd = LOUPE_SYSCALL_ARG1(regs), .direction = direction };
+	/* A typed pointer: its fields are plain loads, not a helper call each. */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct syscall_args a = { .fd = PT_REGS_PARM1_SYSCALL(regs), .direction = direction };
 
 	if (op == OP_CONNECT) {
 		if (ret == 0 || ret == -EINPROGRESS)
@@ -581,22 +575,21 @@ static __always_inline int exit_syscall(struct bpf_raw_tracepoint_args *ctx, con
 		if (ret == 0)
 			close_conn(tgid, a.fd);
 	} else if (ret > 0) {
-		a.ptr = LOUPE_SYSCALL_ARG2(regs);
+		a.ptr = PT_REGS_PARM2_SYSCALL(regs);
 		if (op == OP_IOV)
-			a.extra = LOUPE_SYSCALL_ARG3(regs);
+			a.extra = PT_REGS_PARM3_SYSCALL(regs);
 		handle_transfer(&a, op, tgid, ret);
 	}
 	return 0;
 }
 
-/* One program per syscall, reached by tail call from exit_dispatch: `op` is a constant in each, so each keeps only
- * its own branch (verifying the iovec and mmsg loops once per program that needs them keeps the load time down).
- * No attach point in the section name: they run only through the dispatcher. */
+/* One program per syscall exit: `op` is a constant in each, so each keeps only its own branch (verifying the iovec
+ * and mmsg loops once per program that needs them keeps the load time down). */
 #define EXIT_PROG(name, op, direction)                                     \
-	SEC("raw_tracepoint")                                              \
-	int exit_##name(struct bpf_raw_tracepoint_args *ctx)               \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                         \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)              \
 	{                                                                  \
-		return exit_syscall(ctx, op, direction);                   \
+		return exit_syscall(ctx->ret, op, direction);              \
 	}
 
 EXIT_PROG(read, OP_BUF, LOUPE_DIR_INGRESS)
@@ -609,46 +602,8 @@ EXIT_PROG(recvmsg, OP_MSG, LOUPE_DIR_INGRESS)
 EXIT_PROG(sendmsg, OP_MSG, LOUPE_DIR_EGRESS)
 EXIT_PROG(recvmmsg, OP_MMSG, LOUPE_DIR_INGRESS)
 EXIT_PROG(sendmmsg, OP_MMSG, LOUPE_DIR_EGRESS)
-EXIT_PROG(sendfile, OP_SENDFILE, LOUPE_DIR_EGRESS)
+EXIT_PROG(sendfile64, OP_SENDFILE, LOUPE_DIR_EGRESS)
 EXIT_PROG(connect, OP_CONNECT, 0)
 EXIT_PROG(accept, OP_ACCEPT, 0)
 EXIT_PROG(accept4, OP_ACCEPT, 0)
 EXIT_PROG(close, OP_FD_CLOSE, 0)
-
-/* key: syscall number; value: the exit program of that syscall. Filled at load from this table. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, LOUPE_SYSCALL_SLOTS);
-	__type(key, __u32);
-	__array(values, int(struct bpf_raw_tracepoint_args *));
-} exit_programs SEC(".maps") = {
-	.values =
-		{
-			[LOUPE_NR_read] = (void *)&exit_read,
-			[LOUPE_NR_recvfrom] = (void *)&exit_recvfrom,
-			[LOUPE_NR_write] = (void *)&exit_write,
-			[LOUPE_NR_sendto] = (void *)&exit_sendto,
-			[LOUPE_NR_readv] = (void *)&exit_readv,
-			[LOUPE_NR_writev] = (void *)&exit_writev,
-			[LOUPE_NR_recvmsg] = (void *)&exit_recvmsg,
-			[LOUPE_NR_sendmsg] = (void *)&exit_sendmsg,
-			[LOUPE_NR_recvmmsg] = (void *)&exit_recvmmsg,
-			[LOUPE_NR_sendmmsg] = (void *)&exit_sendmmsg,
-			[LOUPE_NR_sendfile] = (void *)&exit_sendfile,
-			[LOUPE_NR_connect] = (void *)&exit_connect,
-			[LOUPE_NR_accept] = (void *)&exit_accept,
-			[LOUPE_NR_accept4] = (void *)&exit_accept4,
-			[LOUPE_NR_close] = (void *)&exit_close,
-		},
-};
-
-/* Every syscall's exit, of every process, passes here: the raw tracepoint hands over the saved user registers
- * directly, where a per-syscall tracepoint first copies its arguments into a perf buffer. Syscalls without an entry
- * in exit_programs fall through at the cost of one array lookup. */
-SEC("raw_tracepoint/sys_exit")
-int exit_dispatch(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	bpf_tail_call(ctx, &exit_programs, (__u32)LOUPE_SYSCALL_NR(regs));
-	return 0;
-}

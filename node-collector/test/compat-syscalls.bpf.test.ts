@@ -1,8 +1,8 @@
 /**
- * 32-bit processes reach the same syscall-exit tracepoint with the 32-bit table's numbers and registers. The tracer
- * must leave their syscalls alone instead of reading them as 64-bit ones: a 32-bit client that calls getpid and brk
- * with registers that read as writev and recvfrom of an HTTP exchange leaves no client-side row, while the 64-bit
- * server it really talks to is captured as usual.
+ * 32-bit processes make their syscalls with the 32-bit table's numbers and registers; read as 64-bit ones they would
+ * be nonsense. The tracer must not record them: a 32-bit client that calls getpid and brk with registers that read
+ * as writev and recvfrom of an HTTP exchange leaves no client-side row, while the 64-bit server it really talks to is
+ * captured as usual.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -51,8 +51,8 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
           .ThrowAsJavaScriptException();
       return;
     }
-    std::string error;
-    tracer_ = SocketTracer::Create(opts, &error);
+    std::string error = EnsureTracefs();
+    if (error.empty()) tracer_ = SocketTracer::Create(opts, &error);
     if (!tracer_) Napi::Error::New(env, error).ThrowAsJavaScriptException();
   }
 

@@ -5,6 +5,8 @@
 #include <bpf/libbpf.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,6 +40,15 @@ int LibbpfPrint(enum libbpf_print_level level, const char* format, va_list args)
 }
 
 }  // namespace
+
+std::string EnsureTracefs() {
+  struct stat st;
+  if (stat("/sys/kernel/tracing/events", &st) == 0) return "";
+  if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0) {
+    return std::string("cannot mount tracefs at /sys/kernel/tracing: ") + strerror(errno);
+  }
+  return "";
+}
 
 std::unique_ptr<SocketTracer> SocketTracer::Create(const TracerOptions& options, std::string* error) {
   std::unique_ptr<SocketTracer> tracer(new SocketTracer(options));

@@ -77,3 +77,6 @@ class SocketTracer {
   uint64_t batch_records_ = 0;
   std::atomic<uint64_t> records_{0}, bytes_{0}, batches_{0}, batches_dropped_{0}, records_dropped_{0};
 };
+
+// Mounts tracefs at /sys/kernel/tracing when it is not mounted; returns an error message or "".
+std::string EnsureTracefs();

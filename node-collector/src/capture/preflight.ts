@@ -60,13 +60,13 @@ export function checkCaptureFeatures(): void {
   }
 }
 
-/** After a failed load: the raw syscall tracepoints are a kernel build option. Seen through tracefs, when mounted. */
+/** Run after tracefs is mounted (the addon mounts it): syscall tracepoints are a kernel build option. */
 export function checkSyscallTracepoints(): void {
-  const dir = '/sys/kernel/tracing/events/raw_syscalls/sys_exit';
+  const dir = '/sys/kernel/tracing/events/syscalls/sys_exit_read';
   if (fs.existsSync('/sys/kernel/tracing/events') && !fs.existsSync(dir)) {
     throw new MissingFeatureError(
       'syscall-tracepoints',
-      'the kernel has no syscall tracepoints (CONFIG_HAVE_SYSCALL_TRACEPOINTS): capture is built on them',
+      'the kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS): capture is built on them',
     );
   }
 }
