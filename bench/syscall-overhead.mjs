@@ -6,7 +6,8 @@
  * and with `loupe up` running, side by side; each prints the wall time per exchange, and the with-collector rounds
  * also the run time of loupe's BPF programs per exchange (kernel.bpf_stats_enabled=1, restored afterwards; it adds
  * a little to each program run). The collector runs on the other core, so the difference in wall time is mostly
- * what the BPF programs add inside the syscalls.
+ * what the BPF programs add inside the syscalls. The same program then times getppid, a syscall capture does not
+ * follow: what tracing syscalls at all costs every other syscall on the machine.
  *
  * Usage: node bench/syscall-overhead.mjs [--exchanges 100000] [--rounds 3]
  */
@@ -44,8 +45,13 @@ header(`syscall overhead: ${exchanges} loopback request/response exchanges per r
 const build = tempDir('loupe-bench-pingpong-');
 const binary = path.join(build.dir, 'syscall-pingpong');
 await runCommand('gcc', ['-O2', '-o', binary, path.join(benchDir, 'syscall-pingpong.c')]);
-const pingpong = async () =>
-  Number(/([\d.]+) ns per exchange/.exec(await runCommand(binary, [String(exchanges)]))?.[1]);
+async function pingpong() {
+  const out = await runCommand(binary, [String(exchanges)]);
+  return {
+    exchange: Number(/([\d.]+) ns per exchange/.exec(out)?.[1]),
+    other: Number(/([\d.]+) ns per other syscall/.exec(out)?.[1]),
+  };
+}
 
 const off = [];
 const on = [];
@@ -72,8 +78,10 @@ try {
     await loupe.stop();
     loupe = undefined;
     console.log(
-      `round ${round}: ${fmt.n(off[round - 1], 0)} ns per exchange without the collector, ` +
-        `${fmt.n(on[round - 1], 0)} with; BPF ${fmt.n(bpf[round - 1].ns, 0)} ns over ${bpf[round - 1].runs.toFixed(1)} program runs`,
+      `round ${round}: ${fmt.n(off[round - 1].exchange, 0)} ns per exchange without the collector, ` +
+        `${fmt.n(on[round - 1].exchange, 0)} with; BPF ${fmt.n(bpf[round - 1].ns, 0)} ns over ` +
+        `${bpf[round - 1].runs.toFixed(1)} program runs; getppid ${fmt.n(off[round - 1].other, 1)} ns without, ` +
+        `${fmt.n(on[round - 1].other, 1)} with`,
     );
   }
 } finally {
@@ -82,16 +90,22 @@ try {
   build.remove();
 }
 
-const offNs = median(off);
-const onNs = median(on);
+const offNs = median(off.map((r) => r.exchange));
+const onNs = median(on.map((r) => r.exchange));
+const otherOff = median(off.map((r) => r.other));
+const otherOn = median(on.map((r) => r.other));
 const bpfNs = median(bpf.map((b) => b.ns));
 console.log('');
 console.log(
   `medians: ${fmt.n(offNs, 0)} ns per exchange without, ${fmt.n(onNs, 0)} with (+${fmt.n(onNs - offNs, 0)} ns, ` +
     `${fmt.n((onNs - offNs) / 4, 0)} per data syscall); BPF programs ${fmt.n(bpfNs, 0)} ns per exchange`,
 );
+console.log(
+  `getppid, not captured: ${fmt.n(otherOff, 1)} ns without, ${fmt.n(otherOn, 1)} with (+${fmt.n(otherOn - otherOff, 1)} ns)`,
+);
 console.log(`RATIO exchange time with / without the collector: ${fmt.r(onNs / offNs)}`);
 console.log(
   `RESULT syscall-overhead off_ns=${offNs.toFixed(0)} on_ns=${onNs.toFixed(0)} ratio=${fmt.r(onNs / offNs)} ` +
-    `bpf_ns=${bpfNs.toFixed(0)} noisy=${noise.noisy}`,
+    `bpf_ns=${bpfNs.toFixed(0)} other_syscall_ns_off=${otherOff.toFixed(1)} other_syscall_ns_on=${otherOn.toFixed(1)} ` +
+    `noisy=${noise.noisy}`,
 );

@@ -2,6 +2,7 @@
  * reads it and writes a small response, the client reads it (4 syscalls that move data per exchange). Prints the
  * wall time per exchange. With a collector running, every one of those syscalls runs its BPF program: the
  * difference is what capture costs a traced process per syscall, without a server's or load generator's noise.
+ * Then 10 × N getppid calls, a syscall capture does not follow, for what tracing costs every other syscall.
  * Usage: syscall-pingpong N */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,5 +69,9 @@ int main(int argc, char **argv)
 		read_exactly(client, buf, sizeof(buf), response_len);
 	}
 	printf("%.1f ns per exchange\n", (now() - start) / exchanges * 1e9);
+	start = now();
+	for (int i = 0; i < 10 * exchanges; i++)
+		syscall(SYS_getppid);
+	printf("%.1f ns per other syscall\n", (now() - start) / (10.0 * exchanges) * 1e9);
 	return 0;
 }
