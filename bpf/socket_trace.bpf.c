@@ -469,7 +469,7 @@ static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st
 }
 
 /* `op` is a constant in every caller, so each exit program keeps only its own branch: verifying the iovec and
- * mmsg loops once per program that needs them, not in all fourteen, keeps the load time down. */
+ * mmsg loops once per program that needs them, not in every one, keeps the load time down. */
 static __always_inline void handle_transfer(const struct syscall_args *a, const __u8 op, __u32 tgid, long ret)
 {
 	struct conn_state *st = lookup_or_open(tgid, a->fd);
@@ -553,28 +553,41 @@ static __always_inline void close_conn(__u32 tgid, __s32 fd)
 	bpf_map_delete_elem(&conns, &key);
 }
 
+/* Whether the syscall did what the tracer follows; `op` is a constant. */
+static __always_inline int succeeded(const __u8 op, long ret)
+{
+	if (op == OP_CONNECT)
+		return ret == 0 || ret == -EINPROGRESS;
+	if (op == OP_ACCEPT)
+		return ret >= 0;
+	if (op == OP_FD_CLOSE)
+		return ret == 0;
+	return ret > 0;
+}
+
 /* Everything is done at the syscall's exit: the saved user registers still hold the syscall's arguments (libbpf's
  * PT_REGS_PARM*_SYSCALL know where each architecture keeps them), so no state has to be carried from entry to exit.
- * Watching entries too would double the programs run and add a hash map update and delete per syscall. */
+ * Watching entries too would double the programs run and add a hash map update and delete per syscall. Failed calls
+ * (a non-blocking read's EAGAIN above all) return before anything is looked up. */
 static __always_inline int exit_syscall(long ret, const __u8 op, const __u8 direction)
 {
+	if (!succeeded(op, ret))
+		return 0;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (tgid == self_tgid)
 		return 0;
+	if (op == OP_ACCEPT) {
+		open_conn(tgid, ret, LOUPE_ROLE_SERVER, 0);
+		return 0;
+	}
 	/* A typed pointer: its fields are plain loads, not a helper call each. */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	struct syscall_args a = { .fd = PT_REGS_PARM1_SYSCALL(regs), .direction = direction };
-
 	if (op == OP_CONNECT) {
-		if (ret == 0 || ret == -EINPROGRESS)
-			open_conn(tgid, a.fd, LOUPE_ROLE_CLIENT, 0);
-	} else if (op == OP_ACCEPT) {
-		if (ret >= 0)
-			open_conn(tgid, ret, LOUPE_ROLE_SERVER, 0);
+		open_conn(tgid, a.fd, LOUPE_ROLE_CLIENT, 0);
 	} else if (op == OP_FD_CLOSE) {
-		if (ret == 0)
-			close_conn(tgid, a.fd);
-	} else if (ret > 0) {
+		close_conn(tgid, a.fd);
+	} else {
 		a.ptr = PT_REGS_PARM2_SYSCALL(regs);
 		if (op == OP_IOV)
 			a.extra = PT_REGS_PARM3_SYSCALL(regs);
