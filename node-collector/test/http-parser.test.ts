@@ -125,6 +125,19 @@ function head(startLine: string, fields: [string, string][] = []): string {
 
 const gzipped = zlib.gzipSync(Buffer.from('{"ok":true,"items":[1,2,3]}'));
 
+/** A 200 response with the gzipped body and its framing headers. */
+function gzippedResponse(): Buffer {
+  return Buffer.concat([
+    Buffer.from(
+      head('HTTP/1.1 200 OK', [
+        ['Content-Encoding', 'gzip'],
+        ['Content-Length', String(gzipped.length)],
+      ]),
+    ),
+    gzipped,
+  ]);
+}
+
 function requestWire(): Wire {
   return new Wire()
     .message(
@@ -194,15 +207,7 @@ function responseWire(): Wire {
       response({ status: 304, reason: 'Not Modified', headers: headers({ 'content-length': '99' }) }),
     )
     .message(
-      Buffer.concat([
-        Buffer.from(
-          head('HTTP/1.1 200 OK', [
-            ['Content-Encoding', 'gzip'],
-            ['Content-Length', String(gzipped.length)],
-          ]),
-        ),
-        gzipped,
-      ]),
+      gzippedResponse(),
       response({
         headers: headers({ 'content-encoding': 'gzip', 'content-length': String(gzipped.length) }),
         body: '{"ok":true,"items":[1,2,3]}',
@@ -726,6 +731,42 @@ describe('HttpParser', () => {
         'x-secret': REDACTED,
         'x-request-id': 'r-1',
       }),
+    );
+  });
+
+  it('still frames and decodes a body by headers configured to be redacted', () => {
+    const h = harness('response', {
+      redactor: new HeaderRedactor(['Content-Length', 'Content-Encoding']),
+    });
+    h.parser.onData(gzippedResponse(), 1);
+    assert.deepEqual(
+      h.messages.map((m) => [m.headers, m.body]),
+      [
+        [
+          headers({ 'content-encoding': REDACTED, 'content-length': REDACTED }),
+          '{"ok":true,"items":[1,2,3]}',
+        ],
+      ],
+    );
+  });
+
+  it('decodes header values and reason phrases the same when they repeat or are not ASCII', () => {
+    const h = harness('response');
+    const values = ['text/html', 'text/htmk', 'caf\u00e9 \u2615', 'text/html', '', 'x'.repeat(300)];
+    for (const value of values) {
+      const fields: [string, string][] = [
+        ['Server', value],
+        ['Content-Length', '0'],
+      ];
+      h.parser.onData(Buffer.from(head('HTTP/1.1 200 D\u00e9j\u00e0 vu', fields), 'utf8'), 1);
+      h.parser.onData(Buffer.from(head('HTTP/1.1 200 OK', fields), 'utf8'), 1);
+    }
+    assert.deepEqual(
+      h.messages.map((m) => [m.reason, m.headers['server']]),
+      values.flatMap((value) => [
+        ['D\u00e9j\u00e0 vu', value],
+        ['OK', value],
+      ]),
     );
   });
 

@@ -10,6 +10,7 @@
 
 import zlib from 'node:zlib';
 import { hashNameByte, NAME_HASH_SEED, wellKnownName } from './header-names.js';
+import { internedText } from './interned-text.js';
 import { REDACTED, type HeaderRedactor } from './redact.js';
 
 export type HttpMessageKind = 'request' | 'response';
@@ -476,7 +477,7 @@ export class HttpParser {
     }
     this.draft = new Draft(
       versionAt(line, targetEnd + 1),
-      line.toString('latin1', start, methodEnd),
+      internedText(line, start, methodEnd),
       line.toString('utf8', methodEnd + 1, targetEnd),
       0,
       '',
@@ -500,7 +501,7 @@ export class HttpParser {
       '',
       '',
       hundreds * 100 + tens * 10 + units,
-      length > 13 ? line.toString('utf8', start + 13, end) : '',
+      length > 13 ? internedText(line, start + 13, end) : '',
       this.lineStartNs,
       tsNs,
     );
@@ -525,16 +526,16 @@ export class HttpParser {
     let valueEnd = end;
     while (valueStart < valueEnd && (line[valueStart] === SP || line[valueStart] === HT)) valueStart++;
     while (valueEnd > valueStart && (line[valueEnd - 1] === SP || line[valueEnd - 1] === HT)) valueEnd--;
-    const value = line.toString('utf8', valueStart, valueEnd);
-    if (this.state === 'headers') {
-      if (name === 'content-length') draft.contentLength = joinValues(draft.contentLength, value);
-      else if (name === 'transfer-encoding')
-        draft.transferEncoding = joinValues(draft.transferEncoding, value);
-      else if (name === 'content-encoding') draft.contentEncoding = joinValues(draft.contentEncoding, value);
+    const framing = this.state === 'headers' && isFramingName(name);
+    if (this.options.redactor.isSensitive(name)) {
+      // The value is not decoded just to be replaced, unless framing needs it.
+      if (framing) noteFraming(draft, name, internedText(line, valueStart, valueEnd));
+      draft.headers[name] = REDACTED;
+      return true;
     }
-    const previous = draft.headers[name];
-    if (this.options.redactor.isSensitive(name)) draft.headers[name] = REDACTED;
-    else draft.headers[name] = previous === undefined ? value : `${previous}, ${value}`;
+    const value = internedText(line, valueStart, valueEnd);
+    if (framing) noteFraming(draft, name, value);
+    draft.headers[name] = joinValues(draft.headers[name], value);
     return true;
   }
 
@@ -688,6 +689,22 @@ function versionAt(line: Buffer, from: number): string {
 
 function joinValues(previous: string | undefined, value: string): string {
   return previous === undefined ? value : `${previous}, ${value}`;
+}
+
+/** The headers that delimit a message body, or say how to decode it. */
+function isFramingName(lowerCaseName: string): boolean {
+  return (
+    lowerCaseName === 'content-length' ||
+    lowerCaseName === 'transfer-encoding' ||
+    lowerCaseName === 'content-encoding'
+  );
+}
+
+function noteFraming(draft: Draft, lowerCaseName: string, value: string): void {
+  if (lowerCaseName === 'content-length') draft.contentLength = joinValues(draft.contentLength, value);
+  else if (lowerCaseName === 'transfer-encoding')
+    draft.transferEncoding = joinValues(draft.transferEncoding, value);
+  else draft.contentEncoding = joinValues(draft.contentEncoding, value);
 }
 
 const DECIMAL = /^[0-9]{1,15}$/;
