@@ -296,7 +296,8 @@ function pidAlive(pid) {
 // ---------------------------------------------------------------------------------------------------------
 // loupe up and its API
 
-export async function startLoupe(name = 'bench') {
+/** `loupe up` on free ports and a fresh data directory; `extraArgs` are more of its options (e.g. --cpu-limit). */
+export async function startLoupe(name = 'bench', extraArgs = []) {
   const port = await freePort();
   const data = tempDir('loupe-bench-data-');
   // LOUPE_BENCH_NODE_FLAGS: extra flags for the collector's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to see
@@ -312,6 +313,7 @@ export async function startLoupe(name = 'bench') {
     data.dir,
     '--name',
     name,
+    ...extraArgs,
   ]);
   try {
     await proc.waitForLine(/ready/, 60_000);

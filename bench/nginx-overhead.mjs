@@ -12,7 +12,10 @@
  * count the rest as dropped. Its ratio is an upper bound of what capture could reach with a free user space (a full
  * ring is cheaper than a delivered record); the gap down to the `on` ratio is what the collector's CPU costs.
  *
- * Usage: node bench/nginx-overhead.mjs [--rounds 3] [--duration 5s] [--connections 16]
+ * With --cpu-limit CORES the collector runs with that limit (`loupe up --cpu-limit`): above it, it sheds payload
+ * records before parsing them (counted as drops), which trades captured requests for the server's throughput.
+ *
+ * Usage: node bench/nginx-overhead.mjs [--rounds 3] [--duration 5s] [--connections 16] [--cpu-limit CORES]
  */
 import console from 'node:console';
 import process from 'node:process';
@@ -43,13 +46,17 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '5s' },
     connections: { type: 'string', default: '16' },
+    'cpu-limit': { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
+const cpuLimit = values['cpu-limit'];
+const loupeArgs = cpuLimit === undefined ? [] : ['--cpu-limit', cpuLimit];
 
 requireRoot();
 header(
-  `nginx throughput and latency with and without the collector (wrk -t1 -c${values.connections} -d${values.duration})`,
+  `nginx throughput and latency with and without the collector (wrk -t1 -c${values.connections} -d${values.duration})` +
+    (cpuLimit === undefined ? '' : `, collector limited to ${cpuLimit} cores`),
 );
 
 /** wrk's "123.45us" / "1.20ms" / "2.00s" to microseconds. */
@@ -95,7 +102,7 @@ try {
         `| other processes ${a.others.toFixed(2)} cores`,
     );
 
-    loupe = await startLoupe(`bench-overhead-${round}`);
+    loupe = await startLoupe(`bench-overhead-${round}`, loupeArgs);
     warnIfForeignCollectors([loupe.pid]);
     await wrk(`${url}?warmup`, '1s');
     process.kill(loupe.pid, 'SIGSTOP');
@@ -171,7 +178,8 @@ try {
     `RESULT nginx-overhead rps_off=${fmt.n(m(off, 'rps'))} rps_on=${fmt.n(m(on, 'rps'))} ` +
       `throughput_ratio=${fmt.r(throughput)} p50_ratio=${fmt.r(m(on, 'p50') / m(off, 'p50'))} ` +
       `p99_ratio=${fmt.r(m(on, 'p99') / m(off, 'p99'))} stored_ratio=${fmt.r(m(on, 'stored') / m(on, 'requests'))} ` +
-      `kernel_only_ratio=${fmt.r(kernelRatio)} noisy=${noise.noisy}`,
+      `kernel_only_ratio=${fmt.r(kernelRatio)} cpu_limit=${cpuLimit ?? 'none'} ` +
+      `collector_cores=${fmt.r(m(on, 'cores'))} noisy=${noise.noisy}`,
   );
 } finally {
   await loupe?.stop();

@@ -13,6 +13,7 @@ import { mysqlSessionFactory } from './protocols/mysql/mysql-session.js';
 import { pgsqlSessionFactory } from './protocols/pgsql/pgsql-session.js';
 import { RetentionPolicy } from './store/retention-policy.js';
 import { FullCaptureMarker } from './capture/full-capture-marker.js';
+import { CpuLimit } from './capture/cpu-limit.js';
 import type { ServiceSelector } from './metadata/service-selector.js';
 
 export interface CollectorOptions {
@@ -29,6 +30,8 @@ export interface CollectorOptions {
   statsIntervalMs?: number;
   /** Services whose HTTP bodies are kept up to `bodyBytes` (copied whole by the kernel, not cut per syscall). */
   fullBodies?: { services: ServiceSelector[]; bodyBytes: number };
+  /** Cores the collector may use on average; above it, payload records are shed and counted (no limit if unset). */
+  cpuLimitCores?: number;
 }
 
 export const COLLECTOR_DEFAULTS = {
@@ -78,6 +81,7 @@ export class Collector {
   private eventsPerSecond = 0;
   private closed = false;
   private fullCapture: FullCaptureMarker | null = null;
+  private cpuLimit: CpuLimit | null = null;
 
   private constructor(
     private readonly options: CollectorOptions,
@@ -151,6 +155,13 @@ export class Collector {
       () => this.drainRecords(),
     );
     this.retention.start();
+    if (this.options.cpuLimitCores !== undefined) {
+      this.cpuLimit = new CpuLimit({
+        cores: this.options.cpuLimitCores,
+        capture: this.capture,
+      });
+      this.cpuLimit.start();
+    }
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
       t.unref();
@@ -255,6 +266,7 @@ export class Collector {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.fullCapture?.stop();
+    this.cpuLimit?.stop();
     this.capture.close();
     this.tracker.endAll(monotonicNs());
     this.drainRecords();

@@ -23,7 +23,8 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
                         InstanceMethod("close", &TracerHandle::Close),
                         InstanceMethod("counters", &TracerHandle::GetCounters),
                         InstanceMethod("programs", &TracerHandle::GetPrograms),
-                        InstanceMethod("setFullCapture", &TracerHandle::SetFullCapture)});
+                        InstanceMethod("setFullCapture", &TracerHandle::SetFullCapture),
+                        InstanceMethod("setDataAllowance", &TracerHandle::SetDataAllowance)});
   }
 
   // new Tracer({selfTgid, targetNetns, captureBytes, ringBytes, maxConns, wakeupBytes, pollMs, queueBatches,
@@ -124,6 +125,8 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
     out["batches"] = Napi::Number::New(env, c.batches);
     out["batchesDropped"] = Napi::Number::New(env, c.batches_dropped);
     out["recordsDropped"] = Napi::Number::New(env, c.records_dropped);
+    out["recordsShed"] = Napi::Number::New(env, c.records_shed);
+    out["dataPassed"] = Napi::Number::New(env, c.data_passed);
     return out;
   }
 
@@ -137,6 +140,18 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
     if (!tracer_) return Napi::Boolean::New(env, false);
     return Napi::Boolean::New(env, tracer_->SetFullCapture(info[0].As<Napi::Number>().Uint32Value(),
                                                            info[1].As<Napi::Boolean>().Value()));
+  }
+
+  // setDataAllowance(records): data records the reader may still hand on (negative: no limit); the rest are
+  // discarded and counted (recordsShed).
+  Napi::Value SetDataAllowance(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber()) {
+      Napi::TypeError::New(env, "setDataAllowance(records: number)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (tracer_) tracer_->SetDataAllowance(info[0].As<Napi::Number>().Int64Value());
+    return env.Undefined();
   }
 
   Napi::Value GetPrograms(const Napi::CallbackInfo& info) {

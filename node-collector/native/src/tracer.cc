@@ -138,6 +138,19 @@ void SocketTracer::ReadLoop() {
 
 int SocketTracer::OnRecord(void* ctx, void* data, size_t size) {
   auto* self = static_cast<SocketTracer*>(ctx);
+  self->records_++;
+  self->bytes_ += size;
+  const auto* header_in = static_cast<const loupe_event_header*>(data);
+  if (size >= sizeof(*header_in) && header_in->kind == LOUPE_EV_DATA) {
+    // Only this thread decrements; a new allowance from JavaScript simply replaces what is left.
+    int64_t allowance = self->data_allowance_.load(std::memory_order_relaxed);
+    if (allowance == 0) {
+      self->records_shed_++;
+      return 0;
+    }
+    if (allowance > 0) self->data_allowance_.compare_exchange_strong(allowance, allowance - 1);
+    self->data_passed_++;
+  }
   Batch& batch = *self->batch_;
   const uint32_t header[2] = {static_cast<uint32_t>(size), 0};
   const size_t padded = (size + 7) & ~size_t{7};
@@ -147,8 +160,6 @@ int SocketTracer::OnRecord(void* ctx, void* data, size_t size) {
   memcpy(batch.data() + at + sizeof(header), data, size);
   memset(batch.data() + at + sizeof(header) + size, 0, padded - size);
   self->batch_records_++;
-  self->records_++;
-  self->bytes_ += size;
   if (batch.size() >= kMaxBatchBytes) self->FlushBatch();
   return 0;
 }
@@ -175,6 +186,8 @@ TracerCounters SocketTracer::Counters() const {
   c.batches = batches_;
   c.batches_dropped = batches_dropped_;
   c.records_dropped = records_dropped_;
+  c.records_shed = records_shed_;
+  c.data_passed = data_passed_;
   const int ncpus = libbpf_num_possible_cpus();
   const int fd = bpf_map__fd(skel_->maps.drops);
   std::vector<uint64_t> per_cpu(ncpus > 0 ? ncpus : 1);

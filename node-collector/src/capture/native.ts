@@ -30,6 +30,10 @@ export interface NativeCounters {
   batches: number;
   batchesDropped: number;
   recordsDropped: number;
+  /** Data records the reader discarded for want of allowance. */
+  recordsShed: number;
+  /** Data records the reader handed on. */
+  dataPassed: number;
 }
 
 export interface ProgramStats {
@@ -45,6 +49,8 @@ export interface NativeTracer {
   programs(): ProgramStats[];
   /** Marks or unmarks a process for full capture; false when the kernel map is full. */
   setFullCapture(tgid: number, on: boolean): boolean;
+  /** Data records the reader may still hand on (negative: no limit); it discards and counts the rest. */
+  setDataAllowance(records: number): void;
 }
 
 export interface CaptureAddon {

@@ -46,6 +46,9 @@ export class SocketCapture {
   private readonly decoded: DecodeCounters = { records: 0, malformed: 0 };
   /** Counters as they stood at close: the kernel maps they come from are gone after it. */
   private final: CaptureCounters | undefined;
+  private discardQueued = false;
+  /** Data records already queued for JavaScript when the CPU limit was passed, discarded here unparsed. */
+  private shedQueued = 0;
 
   constructor(options: CaptureOptions = {}) {
     checkCaptureFeatures();
@@ -77,8 +80,12 @@ export class SocketCapture {
 
   /** onEvent runs for every record; onBatchEnd after each batch, so consumers can hand on work in bulk. */
   start(onEvent: (ev: CaptureEvent) => void, onBatchEnd: () => void): void {
+    const shedData = (event: CaptureEvent) => {
+      if (event.kind === 'data') this.shedQueued += 1;
+      else onEvent(event);
+    };
     this.tracer.start((batch) => {
-      decodeBatch(batch, onEvent, this.decoded);
+      decodeBatch(batch, this.discardQueued ? shedData : onEvent, this.decoded);
       onBatchEnd();
     });
   }
@@ -96,8 +103,13 @@ export class SocketCapture {
       drops[DROP_REASONS[i] ?? `reason_${i}`] = n;
     });
     drops['reader_queue_full'] = native.recordsDropped;
+    drops['cpu_limit'] = native.recordsShed;
     // read_fault and iov_truncated still deliver the record (without all of its payload): not lost rows.
-    const dropsTotal = (drops['ringbuf_full'] ?? 0) + (drops['conn_table_full'] ?? 0) + native.recordsDropped;
+    const dropsTotal =
+      (drops['ringbuf_full'] ?? 0) +
+      (drops['conn_table_full'] ?? 0) +
+      native.recordsDropped +
+      native.recordsShed;
     return {
       records: native.records,
       bytes: native.bytes,
@@ -109,6 +121,21 @@ export class SocketCapture {
 
   programs(): ProgramStats[] {
     return this.tracer.programs();
+  }
+
+  /** Data records the reader may still hand on (negative: no limit); the rest are counted as cpu_limit drops. */
+  setDataAllowance(records: number): void {
+    this.tracer.setDataAllowance(records);
+  }
+
+  /** While on, data records already queued for JavaScript are discarded unparsed (cpu_limit drops too). */
+  setDiscardQueued(on: boolean): void {
+    this.discardQueued = on;
+  }
+
+  /** Data records the reader has handed on so far. */
+  dataRecordsPassed(): number {
+    return this.tracer.counters().dataPassed;
   }
 
   /** Copies up to fullCaptureBytes per syscall of this process from now on (or stops); false when full. */

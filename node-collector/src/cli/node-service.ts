@@ -19,7 +19,7 @@ import { DEFAULT_DOWN_AFTER_MS } from '@loupe/query-engine/dist/src/registry/nod
 import { STORE_TABLES } from '../store/schema.js';
 import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../collector.js';
 import { MissingFeatureError } from '../capture/preflight.js';
-import { parseBytes, parseDurationMs, parsePort, UsageError } from './units.js';
+import { parseBytes, parseCores, parseDurationMs, parsePort, UsageError } from './units.js';
 import { parseServiceSelectors, type ServiceSelector } from '../metadata/service-selector.js';
 
 export interface ServiceSpec {
@@ -52,6 +52,8 @@ ${brokerFlags}  --data-dir DIR        where the node's DuckDB file lives (defaul
   --full-bodies LIST    services whose bodies are kept whole, up to --full-body-bytes: process names, each
                         optionally with the port it serves on (e.g. api:8080,billing), for faithful replays
   --full-body-bytes N   body size kept for --full-bodies services (default 1MiB, at most 16MiB)
+  --cpu-limit CORES     cores the collector may use on average (e.g. 0.5); above it, payload records are shed
+                        before they are parsed and counted as cpu_limit drops (default: no limit)
   --retention-age D     delete rows older than this (default 24h)
   --retention-size S    keep the store under this size (default 1GiB)
   -h, --help            this text`;
@@ -83,6 +85,7 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
         'body-bytes': { type: 'string' },
         'full-bodies': { type: 'string' },
         'full-body-bytes': { type: 'string' },
+        'cpu-limit': { type: 'string' },
         'retention-age': { type: 'string' },
         'retention-size': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -109,6 +112,8 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
       retentionMaxBytes: parseBytes(parsed['retention-size'] ?? '1GiB', '--retention-size'),
     };
     if (parsed.netns !== undefined) options.netnsPath = parsed.netns;
+    if (parsed['cpu-limit'] !== undefined)
+      options.cpuLimitCores = parseCores(parsed['cpu-limit'], '--cpu-limit');
     if (parsed['capture-bytes'] !== undefined) {
       options.captureBytes = parseBytes(parsed['capture-bytes'], '--capture-bytes');
       if (options.captureBytes > 16384) throw new UsageError('--capture-bytes: at most 16384');

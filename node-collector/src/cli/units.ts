@@ -34,3 +34,10 @@ export function parsePort(text: string, flag: string): number {
     throw new UsageError(`${flag}: '${text}' is not a port`);
   return port;
 }
+
+/** A CPU share like 0.5 or 2 (cores). */
+export function parseCores(text: string, flag: string): number {
+  const cores = /^\d+(?:\.\d+)?$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!(cores > 0)) throw new UsageError(`${flag}: '${text}' is not a number of cores like 0.5 or 2`);
+  return cores;
+}

@@ -1,0 +1,88 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CpuLimit, type LimitedCapture } from '../src/capture/cpu-limit.js';
+import { parseCores } from '../src/cli/units.js';
+
+/** A capture whose records cost `microsPerRecord` each, offered `offered` data records per window. */
+class SimulatedCapture implements LimitedCapture {
+  allowance = -1;
+  discardQueued = false;
+  passed = 0;
+  cpuMicros = 0;
+  constructor(private readonly microsPerRecord: number) {}
+
+  /** One window of traffic: the reader passes what its allowance lets through, and each costs CPU. */
+  offer(records: number): void {
+    const passing = this.allowance < 0 ? records : Math.min(records, this.allowance);
+    if (this.allowance >= 0) this.allowance -= passing;
+    this.passed += passing;
+    this.cpuMicros += passing * this.microsPerRecord;
+  }
+
+  setDataAllowance(records: number): void {
+    this.allowance = records;
+  }
+
+  setDiscardQueued(on: boolean): void {
+    this.discardQueued = on;
+  }
+
+  dataRecordsPassed(): number {
+    return this.passed;
+  }
+}
+
+function limitOver(capture: SimulatedCapture, cores: number) {
+  let nowMs = 0;
+  const limit = new CpuLimit({
+    cores,
+    capture,
+    windowMs: 100,
+    cpuMicros: () => capture.cpuMicros,
+    nowMs: () => nowMs,
+  });
+  limit.start();
+  return {
+    limit,
+    window(records: number): number {
+      const before = capture.cpuMicros;
+      capture.offer(records);
+      nowMs += 100;
+      limit.check();
+      return (capture.cpuMicros - before) / 1000 / 100;
+    },
+  };
+}
+
+describe('CpuLimit', () => {
+  it('leaves capture alone while the collector stays under the limit', () => {
+    const capture = new SimulatedCapture(20);
+    const { limit, window } = limitOver(capture, 0.5);
+    for (let i = 0; i < 10; i++) assert.ok(window(1_000) <= 0.5);
+    assert.equal(capture.allowance, -1);
+    assert.equal(capture.discardQueued, false);
+    assert.deepEqual(limit.counters, { windows: 10, limitedWindows: 0 });
+  });
+
+  it('allows the records the limit pays for once over it, and lifts the allowance when the load goes', () => {
+    const capture = new SimulatedCapture(20); // 20 µs per record: 0.5 cores is 2,500 records per 100 ms
+    const { limit, window } = limitOver(capture, 0.5);
+    assert.ok(window(10_000) > 0.5, 'the first window is over the limit');
+    assert.equal(capture.allowance, 2_500);
+    assert.equal(capture.discardQueued, true);
+    for (let i = 0; i < 5; i++) assert.ok(Math.abs(window(10_000) - 0.5) < 1e-9);
+    assert.equal(capture.discardQueued, false, 'at the limit, nothing queued is over it');
+    window(1_000); // the load falls below what the allowance lets through
+    assert.equal(capture.allowance, -1);
+    limit.stop();
+    assert.deepEqual(limit.counters, { windows: 7, limitedWindows: 6 });
+  });
+
+  it('refuses a limit that is not a positive number of cores', () => {
+    const capture = new SimulatedCapture(1);
+    assert.throws(() => new CpuLimit({ cores: 0, capture }), /more than 0 cores/);
+    assert.equal(parseCores('0.25', '--cpu-limit'), 0.25);
+    assert.throws(() => parseCores('half', '--cpu-limit'), /--cpu-limit: 'half' is not a number of cores/);
+    assert.throws(() => parseCores('0', '--cpu-limit'), /not a number of cores/);
+  });
+});
