@@ -1,12 +1,10 @@
 /**
  * Keeps the collector's CPU under a limit, so that capturing a saturated service does not take the cores the
  * service needs. Every window, the process's CPU time (all threads: JavaScript, DuckDB, the reader) is compared
- * with the limit. Over it, the reader gets an allowance of data records for the next window: as many as the limit
- * pays for at the CPU per record just measured, less what earlier windows spent beyond the limit. That debt is the
- * work that lags the records admitted (garbage collection, DuckDB's commits), which would otherwise keep the
- * collector above its limit. Records beyond the allowance are discarded before any parsing, counted as `cpu_limit`
- * drops; the parsers see the gap in the stream positions and pick up at the next message. Once the collector
- * stays under the limit without using its whole allowance, the allowance is lifted.
+ * with the limit. Over it, the reader gets an allowance of data records for the next window: as many as the limit,
+ * less the last window's excess, pays for at the CPU per record just measured. Records beyond the allowance are discarded before any parsing,
+ * counted as `cpu_limit` drops; the parsers see the gap in the stream positions and pick up at the next message.
+ * Once the collector stays under the limit without using its whole allowance, the allowance is lifted.
  */
 
 /** What the limit needs of the capture (SocketCapture). */
@@ -57,10 +55,6 @@ export class CpuLimit {
   private timer: NodeJS.Timeout | undefined;
   private last: Sample = { cpuMicros: 0, atMs: 0, passed: 0 };
   private allowance = UNLIMITED;
-  /** CPU µs spent beyond the limit since the allowance was set, to be paid back from the next windows. */
-  private debtMicros = 0;
-  /** CPU per data record in the last window that passed any (all of the window's CPU, so an overestimate). */
-  private microsPerRecord = 0;
   private readonly counts: CpuLimitCounters = { windows: 0, limitedWindows: 0 };
 
   constructor(options: CpuLimitOptions) {
@@ -93,16 +87,17 @@ export class CpuLimit {
     const limited = this.allowance !== UNLIMITED;
     if (!over && (!limited || passed < this.allowance)) {
       if (limited) this.setAllowance(UNLIMITED);
-      this.debtMicros = 0;
       return;
     }
     this.counts.limitedWindows += 1;
     const budgetMicros = this.cores * elapsedMs * 1000;
-    // Savings are not carried forward: a quiet window must not allow a burst beyond the limit after it.
-    this.debtMicros = Math.max(0, this.debtMicros + usedMicros - budgetMicros);
-    if (passed > 0 || this.microsPerRecord === 0)
-      this.microsPerRecord = Math.max(1, usedMicros / Math.max(1, passed));
-    this.setAllowance(Math.max(0, Math.floor((budgetMicros - this.debtMicros) / this.microsPerRecord)));
+    const microsPerRecord = usedMicros / Math.max(1, passed);
+    // The last window's excess is taken off the next one's budget: it is mostly work that lags the records it
+    // admitted (garbage collection, DuckDB's commits). A tenth of the budget always remains, so that records keep
+    // flowing and their cost keeps being measured.
+    const excessMicros = Math.max(0, usedMicros - budgetMicros);
+    const spendable = Math.max(budgetMicros / 10, budgetMicros - excessMicros);
+    this.setAllowance(Math.floor(spendable / microsPerRecord));
   }
 
   stop(): void {
