@@ -103,13 +103,11 @@ export class SocketCapture {
       drops[DROP_REASONS[i] ?? `reason_${i}`] = n;
     });
     drops['reader_queue_full'] = native.recordsDropped;
-    drops['cpu_limit'] = native.recordsShed;
+    const shed = native.recordsShed + this.shedQueued;
+    drops['cpu_limit'] = shed;
     // read_fault and iov_truncated still deliver the record (without all of its payload): not lost rows.
     const dropsTotal =
-      (drops['ringbuf_full'] ?? 0) +
-      (drops['conn_table_full'] ?? 0) +
-      native.recordsDropped +
-      native.recordsShed;
+      (drops['ringbuf_full'] ?? 0) + (drops['conn_table_full'] ?? 0) + native.recordsDropped + shed;
     return {
       records: native.records,
       bytes: native.bytes,
