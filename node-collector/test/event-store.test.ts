@@ -9,6 +9,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { QueryRunner } from '@loupe/query-engine/dist/src/query-runner.js';
 import {
   EventStore,
+  ROW_GROUP_ROWS,
   monotonicToWallClockNs,
   storeFileName,
   type EventStoreOptions,
@@ -114,7 +115,7 @@ describe('EventStore', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('commits a large batch a chunk at a time and checkpoints itself once the WAL passes its threshold', async () => {
+  it('appends a large batch a chunk at a time and checkpoints itself once the WAL passes its threshold', async () => {
     const store = await open({ checkpointWalBytes: 256 * 1024 });
     const rows = Array.from({ length: 5_000 }, (_, i) =>
       httpRecord(1_000 * SECOND_NS + i, { reqPath: `/items/${i}`, respBody: `{"id":${i}}` }),
@@ -230,14 +231,60 @@ describe('EventStore', () => {
     assert.equal(await count(store, 'http_events'), 6);
   });
 
-  it('flushes on its own when a batch is full or the timer fires', async () => {
-    const bySize = await open({ flushRows: 10 });
+  it('appends on its own when a batch is full or the timer fires, and commits when a reader connects', async () => {
+    const bySize = await open({ flushRows: 10, maxCommitDelayMs: 60_000 });
     bySize.appendHttp(Array.from({ length: 10 }, (_, i) => httpRecord((i + 1) * SECOND_NS)));
-    await until(() => bySize.counters.rowsWritten === 10);
+    await until(() => bySize.counters.uncommittedRows === 10);
+    assert.equal(bySize.counters.rowsWritten, 0);
+    assert.equal(await count(bySize, 'http_events'), 10);
+    assert.deepEqual(
+      { written: bySize.counters.rowsWritten, uncommitted: bySize.counters.uncommittedRows },
+      { written: 10, uncommitted: 0 },
+    );
 
-    const byTimer = await open({ node: 'node-b', flushIntervalMs: 20 });
+    const byTimer = await open({ node: 'node-b', flushIntervalMs: 20, maxCommitDelayMs: 60_000 });
     byTimer.appendHttp([httpRecord(SECOND_NS)]);
-    await until(() => byTimer.counters.rowsWritten === 1);
+    await until(() => byTimer.counters.uncommittedRows === 1);
+    assert.equal(byTimer.counters.rowsWritten, 0);
+  });
+
+  it('commits on its own once the oldest appended row has waited its longest delay', async () => {
+    const store = await open({ flushIntervalMs: 20, maxCommitDelayMs: 300 });
+    const appendedAt = Date.now();
+    store.appendHttp([httpRecord(SECOND_NS)]);
+    await until(() => store.counters.uncommittedRows === 1);
+    await until(() => store.counters.rowsWritten === 1);
+    assert.ok(Date.now() - appendedAt >= 300, 'committed before its delay was up');
+  });
+
+  it('commits a whole row group on its own, written straight into the file instead of the WAL', async () => {
+    const store = await open({
+      flushIntervalMs: 20,
+      maxCommitDelayMs: 600_000,
+      maxPendingRows: ROW_GROUP_ROWS,
+      flushRows: ROW_GROUP_ROWS,
+    });
+    const rows = Array.from({ length: ROW_GROUP_ROWS }, (_, i) =>
+      httpRecord(1_000 * SECOND_NS + i, { reqPath: `/items/${i}`, respBody: `{"id":${i}}` }),
+    );
+    assert.equal(store.appendHttp(rows), rows.length);
+    await until(() => store.counters.rowsWritten === ROW_GROUP_ROWS, 60_000);
+    assert.equal(store.counters.checkpoints, 0);
+    // The rows take megabytes in the file; the WAL holds only where DuckDB put them.
+    const walBytes = statSync(`${store.path}.wal`, { throwIfNoEntry: false })?.size ?? 0;
+    const fileBytes = statSync(store.path).size;
+    assert.ok(fileBytes > 1024 * 1024, `database file ${fileBytes} bytes, WAL ${walBytes}`);
+    assert.ok(walBytes < 64 * 1024, `WAL ${walBytes} bytes`);
+    assert.equal(await count(store, 'http_events'), ROW_GROUP_ROWS);
+  });
+
+  it('keeps rows appended but not yet committed when it is closed, and loses none on reopening', async () => {
+    const store = await open({ maxCommitDelayMs: 600_000, flushRows: 100 });
+    store.appendHttp(Array.from({ length: 100 }, (_, i) => httpRecord((i + 1) * SECOND_NS)));
+    await until(() => store.counters.uncommittedRows === 100);
+    await store.close();
+    const reopened = await open();
+    assert.equal(await count(reopened, 'http_events'), 100);
   });
 
   it('stores a malformed field as NULL instead of losing the batch', async () => {
