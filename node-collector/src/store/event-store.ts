@@ -92,9 +92,16 @@ type PendingRows = { [T in AppendedTable]: RecordOf[T][] };
 const DEFAULT_MAX_PENDING_ROWS = 100_000;
 const DEFAULT_FLUSH_ROWS = 10_000;
 const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
-/** Rows in one DuckDB row group: a transaction appending this many to a table writes them straight to the file
- * (DuckDB's optimistic writes), which is when committing stops costing a WAL write and a checkpoint per row. */
-export const ROW_GROUP_ROWS = 122_880;
+/**
+ * Rows per DuckDB row group in the store's file, set when it is attached. A transaction that appends a whole row
+ * group to a table has DuckDB compress it and write it straight to the file (optimistic writes): no WAL write and
+ * no rewrite at the next checkpoint. DuckDB's default of 122,880 takes a transaction half a minute to fill at 2,000
+ * requests/s; with 16,384 it takes 4 s and holds about 10 MB uncommitted. Per row: 6 µs of CPU against 20 when
+ * committed a chunk of 2,048 at a time, measured on the http_events schema.
+ */
+export const ROW_GROUP_ROWS = 16_384;
+/** The store's file is attached under this name, and every connection of the store uses it by default. */
+const STORE_CATALOG = 'store';
 const DEFAULT_MAX_COMMIT_DELAY_MS = 10_000;
 /** WAL size at which the store checkpoints (off the event loop): large enough that the partly filled row
  * group DuckDB rewrites at each checkpoint is a small part of the rows written since the last one. */
@@ -271,6 +278,10 @@ async function assertColumnsMatch(connection: DuckDBConnection, path: string): P
   }
 }
 
+function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
 function fileBytes(path: string): number {
   try {
     return statSync(path).size;
@@ -340,9 +351,12 @@ export class EventStore {
   static async open(options: EventStoreOptions): Promise<EventStore> {
     await mkdir(options.dataDir, { recursive: true });
     const path = join(options.dataDir, storeFileName(options.node));
-    const instance = await DuckDBInstance.create(path);
+    // The row group size is an option of ATTACH only, so the instance itself is an empty in-memory database.
+    const instance = await DuckDBInstance.create(':memory:');
     try {
       const writer = await instance.connect();
+      await writer.run(`ATTACH ${sqlString(path)} AS ${STORE_CATALOG} (ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`);
+      await writer.run(`USE ${STORE_CATALOG}`);
       // DuckDB checkpoints on its own once the WAL passes 16 MB, inside the commit that crossed the line: on
       // this thread, for hundreds of ms, and rewriting the table's partly filled row group every time (2-5x the
       // CPU per row of committing alone, measured). The store checkpoints itself, less often and off this
@@ -406,7 +420,14 @@ export class EventStore {
   async connect(): Promise<DuckDBConnection> {
     if (this.closed) throw new Error(`event store ${this.path} is closed`);
     await this.flush();
-    return this.instance.connect();
+    const connection = await this.instance.connect();
+    try {
+      await connection.run(`USE ${STORE_CATALOG}`);
+    } catch (error) {
+      connection.closeSync();
+      throw error;
+    }
+    return connection;
   }
 
   /** Database file plus write-ahead log on disk: what the size budget is about. */
@@ -446,7 +467,7 @@ export class EventStore {
     await this.flush();
     try {
       // Shutdown only checkpoints when no other connection is open; readers may still hold one.
-      await this.writer.run('CHECKPOINT');
+      await this.writer.run(`CHECKPOINT ${STORE_CATALOG}`);
     } finally {
       this.writer.closeSync();
       this.instance.closeSync();
@@ -485,7 +506,7 @@ export class EventStore {
 
   /** CHECKPOINT runs as a query on one of DuckDB's threads: capture goes on meanwhile; appends wait for it. */
   private async foldWal(): Promise<void> {
-    await this.writer.run('CHECKPOINT');
+    await this.writer.run(`CHECKPOINT ${STORE_CATALOG}`);
     this.checkpoints += 1;
   }
 

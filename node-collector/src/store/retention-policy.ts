@@ -4,7 +4,7 @@
  *
  * How DuckDB gives space back (duckdb.org "Reclaiming Space" and CHECKPOINT pages, duckdb/duckdb PR #7824,
  * RowGroupCollection::Checkpoint in the DuckDB source, and measured here): DELETE only marks rows deleted. A full
- * CHECKPOINT then drops row groups (up to 122,880 rows each) whose rows are all deleted and merges adjacent row
+ * CHECKPOINT then drops row groups (ROW_GROUP_ROWS each, see event-store.ts) whose rows are all deleted and merges adjacent row
  * groups whose remaining rows fit in fewer; rows deleted inside a row group that is neither dropped nor merged
  * keep their space. Freed blocks go on the file's free list and are reused before the file is extended; the
  * file only shrinks when free blocks sit at its end. A checkpoint writes new blocks before it frees the old
