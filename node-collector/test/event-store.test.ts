@@ -261,21 +261,23 @@ describe('EventStore', () => {
     const store = await open({
       flushIntervalMs: 20,
       maxCommitDelayMs: 600_000,
-      maxPendingRows: ROW_GROUP_ROWS,
-      flushRows: ROW_GROUP_ROWS,
+      maxPendingRows: 2 * ROW_GROUP_ROWS,
+      flushRows: 2 * ROW_GROUP_ROWS,
     });
-    const rows = Array.from({ length: ROW_GROUP_ROWS }, (_, i) =>
+    // One row group and 100 rows more: the transaction ends at the group's last row, the 100 wait for the next.
+    const rows = Array.from({ length: ROW_GROUP_ROWS + 100 }, (_, i) =>
       httpRecord(1_000 * SECOND_NS + i, { reqPath: `/items/${i}`, respBody: `{"id":${i}}` }),
     );
     assert.equal(store.appendHttp(rows), rows.length);
-    await until(() => store.counters.rowsWritten === ROW_GROUP_ROWS, 60_000);
+    await until(() => store.counters.uncommittedRows === 100, 60_000);
+    assert.equal(store.counters.rowsWritten, ROW_GROUP_ROWS);
     assert.equal(store.counters.checkpoints, 0);
     // The rows went into the file; the WAL holds only where DuckDB put them (the rows alone are megabytes).
     const walBytes = statSync(`${store.path}.wal`, { throwIfNoEntry: false })?.size ?? 0;
     const fileBytes = statSync(store.path).size;
     assert.ok(fileBytes > 128 * 1024, `database file ${fileBytes} bytes, WAL ${walBytes}`);
     assert.ok(walBytes < fileBytes / 10, `WAL ${walBytes} bytes, database file ${fileBytes}`);
-    assert.equal(await count(store, 'http_events'), ROW_GROUP_ROWS);
+    assert.equal(await count(store, 'http_events'), ROW_GROUP_ROWS + 100);
   });
 
   it('keeps rows appended but not yet committed when it is closed, and loses none on reopening', async () => {

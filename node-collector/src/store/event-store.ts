@@ -518,18 +518,24 @@ export class EventStore {
     this.commitRequested = false;
     for (const table of APPENDED_TABLES) {
       const rows = batch[table];
-      if (rows.length === 0) continue;
       let appended = 0;
       try {
-        if (this.transactionStartedMs === null) {
-          await this.writer.run('BEGIN TRANSACTION');
-          this.transactionStartedMs = Date.now();
+        while (appended < rows.length) {
+          if (this.transactionStartedMs === null) {
+            await this.writer.run('BEGIN TRANSACTION');
+            this.transactionStartedMs = Date.now();
+          }
+          // A transaction ends where a row group does: each whole group goes straight into the file, where a
+          // group split across commits is written to the WAL and compressed again by the next checkpoint.
+          const room = ROW_GROUP_ROWS - this.uncommitted[table];
+          const part = appended === 0 && rows.length <= room ? rows : rows.slice(appended, appended + room);
+          await this.appendBatch(table, part, (count) => {
+            appended += count;
+            this.uncommitted[table] += count;
+            this.uncommittedCount += count;
+          });
+          if (this.uncommitted[table] >= ROW_GROUP_ROWS) await this.commit();
         }
-        await this.appendBatch(table, rows, (count) => {
-          appended += count;
-          this.uncommitted[table] += count;
-          this.uncommittedCount += count;
-        });
       } catch (error) {
         this.rowsDropped += rows.length - appended;
         await this.failTransaction(error);
