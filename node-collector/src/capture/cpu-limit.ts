@@ -2,8 +2,9 @@
  * Keeps the collector's CPU under a limit, so that capturing a saturated service does not take the cores the
  * service needs. Every window, the process's CPU time (all threads: JavaScript, DuckDB, the reader) is compared
  * with the limit. Over it, the reader gets an allowance of data records for the next window: as many as the limit,
- * less the last window's excess, pays for at the CPU per record just measured. Records beyond the allowance are discarded before any parsing,
- * counted as `cpu_limit` drops; the parsers see the gap in the stream positions and pick up at the next message.
+ * less the last window's excess, pays for at the CPU per record just measured. Records beyond the allowance are
+ * discarded before any parsing, counted as `cpu_limit` drops; the parsers see the gap in the stream positions and
+ * pick up at the next message.
  * Once the collector stays under the limit without using its whole allowance, the allowance is lifted.
  */
 
