@@ -297,6 +297,9 @@ function pidAlive(pid) {
 // loupe up and its API
 
 /** `loupe up` on free ports and a fresh data directory; `extraArgs` are more of its options (e.g. --cpu-limit). */
+/** The node flags `npm start` (scripts/start.sh) and the deploy units run the collector with. */
+const LOUPE_NODE_FLAGS = ['--max-semi-space-size=8'];
+
 export async function startLoupe(name = 'bench', extraArgs = []) {
   const port = await freePort();
   const data = tempDir('loupe-bench-data-');
@@ -304,6 +307,7 @@ export async function startLoupe(name = 'bench', extraArgs = []) {
   // where its time goes under the benchmark's load (NODE_OPTIONS refuses --cpu-prof).
   const nodeFlags = (process.env.LOUPE_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const proc = startProcess('node', [
+    ...LOUPE_NODE_FLAGS,
     ...nodeFlags,
     loupeBin,
     'up',

@@ -119,7 +119,7 @@ describe('systemd units', () => {
     assert.deepEqual(units.sort(), ['loupe-broker.service', 'loupe-collector.service', 'loupe.service']);
     for (const unit of units) {
       const text = fs.readFileSync(path.join(deployDir, 'systemd', unit), 'utf8');
-      const exec = /^ExecStart=\S+ \S+\/bin\/loupe (.+)$/m.exec(text);
+      const exec = /^ExecStart=\S+(?: --\S+)* \S+\/bin\/loupe (.+)$/m.exec(text);
       assert.ok(exec?.[1], `${unit} has an ExecStart running bin/loupe`);
       assertKnownFlags(exec[1].split(/\s+/), unit);
     }

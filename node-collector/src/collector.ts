@@ -62,6 +62,9 @@ export interface CollectorStatus {
   /** Processes of full-body services marked in the kernel now, and marks refused for want of room. */
   fullCaptureProcesses: number;
   fullCaptureRefused: number;
+  /** Capture bytes waiting unparsed while the store is behind, now and at most since start. */
+  heldBytes: number;
+  heldBytesMax: number;
 }
 
 /** Monotonic nanoseconds on the clock the kernel stamps events with. */
@@ -150,9 +153,12 @@ export class Collector {
       this.fullCapture = new FullCaptureMarker(this.capture, this.options.fullBodies.services);
       this.fullCapture.start();
     }
+    // Batches wait unparsed while the store is behind: raw records take far less memory than the rows parsed
+    // from them would while queued for the store.
     this.capture.start(
       (event) => this.onEvent(event),
       () => this.drainRecords(),
+      () => this.store.behind,
     );
     this.retention.start();
     if (this.options.cpuLimitCores !== undefined) {
@@ -243,6 +249,7 @@ export class Collector {
   status(): CollectorStatus {
     const store = this.store.counters;
     const drops = this.drops();
+    const capture = this.capture.counters();
     return {
       node: this.options.node,
       eventsPerSecond: this.eventsPerSecond,
@@ -257,6 +264,8 @@ export class Collector {
       retentionMaxBytes: this.options.retentionMaxBytes ?? COLLECTOR_DEFAULTS.retentionMaxBytes,
       fullCaptureProcesses: this.fullCapture?.counters.marked ?? 0,
       fullCaptureRefused: this.fullCapture?.counters.refused ?? 0,
+      heldBytes: capture.heldBytes,
+      heldBytesMax: capture.heldBytesMax,
     };
   }
 

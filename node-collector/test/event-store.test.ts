@@ -248,6 +248,17 @@ describe('EventStore', () => {
     assert.equal(byTimer.counters.rowsWritten, 0);
   });
 
+  it('says it is behind from a flush of rows handed over until they are appended', async () => {
+    const store = await open({ flushRows: 10_000, maxCommitDelayMs: 60_000 });
+    store.appendHttp(Array.from({ length: 9_999 }, (_, i) => httpRecord((i + 1) * SECOND_NS)));
+    assert.equal(store.behind, false);
+    // The 10,000th row starts a write; its rows count until they are appended, a chunk at a time.
+    store.appendHttp([httpRecord(10_000 * SECOND_NS)]);
+    assert.equal(store.behind, true);
+    await until(() => store.counters.uncommittedRows === 10_000);
+    assert.equal(store.behind, false);
+  });
+
   it('commits on its own once the oldest appended row has waited its longest delay', async () => {
     const store = await open({ flushIntervalMs: 20, maxCommitDelayMs: 300 });
     const appendedAt = Date.now();

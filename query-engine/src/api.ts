@@ -30,6 +30,9 @@ export interface CollectorStatus {
   retentionMaxBytes?: number;
   fullCaptureProcesses?: number;
   fullCaptureRefused?: number;
+  /** Capture bytes waiting unparsed while the store is behind, now and at most since start. */
+  heldBytes?: number;
+  heldBytesMax?: number;
 }
 
 /** JSON schema of the optional CollectorStatus details, shared by every route that carries a status. */
@@ -41,6 +44,8 @@ export const statusDetailProperties = {
   retentionMaxBytes: { type: 'number' },
   fullCaptureProcesses: { type: 'number' },
   fullCaptureRefused: { type: 'number' },
+  heldBytes: { type: 'number' },
+  heldBytesMax: { type: 'number' },
 } as const;
 
 export type StatusProvider = () => CollectorStatus | Promise<CollectorStatus>;

@@ -126,6 +126,20 @@ describe('status formatting', () => {
       ].join('\n'),
     );
   });
+
+  it('says how much capture waits unparsed behind the store when the node reports it', () => {
+    const text = formatStatus({
+      node: 'n1',
+      eventsPerSecond: 0,
+      drops: 0,
+      parseErrors: 0,
+      storeRows: 0,
+      storeBytes: 0,
+      heldBytes: 0,
+      heldBytesMax: 3 * 1024 * 1024,
+    });
+    assert.match(text, /^held unparsed {2}0 B \(at most 3\.0 MiB\)$/m);
+  });
 });
 
 /** Captures what a command prints. */

@@ -3,6 +3,8 @@
 #include <linux/types.h>
 #include <napi.h>
 
+#include <malloc.h>
+
 #include <cstddef>
 
 #include "socket_trace.h"
@@ -65,8 +67,17 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
       delete batch;
       return;
     }
+    // V8 is told the batch's size: a batch is freed only when its Buffer is collected, and without the hint a
+    // collection is not hurried by tens of MiB of dead batches held outside the heap.
+    const int64_t bytes = static_cast<int64_t>(batch->capacity());
+    Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
     auto buffer = Napi::Buffer<uint8_t>::New(
-        env, batch->data(), batch->size(), [](Napi::Env, uint8_t*, Batch* b) { delete b; }, batch);
+        env, batch->data(), batch->size(),
+        [bytes](Napi::Env finalizing, uint8_t*, Batch* b) {
+          delete b;
+          Napi::MemoryManagement::AdjustExternalMemory(finalizing, -bytes);
+        },
+        batch);
     callback.Call({buffer});
   }
 
@@ -210,9 +221,17 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// fixMmapThreshold(bytes): allocations of at least `bytes` get their own mapping, returned to the system when
+// freed (setting the threshold turns off glibc's raising of it; see memory-policy.ts).
+Napi::Value FixMmapThreshold(const Napi::CallbackInfo& info) {
+  const uint32_t bytes = info[0].As<Napi::Number>().Uint32Value();
+  return Napi::Boolean::New(info.Env(), mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes)) == 1);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["Tracer"] = TracerHandle::Define(env);
   exports["layout"] = Napi::Function::New(env, Layout);
+  exports["fixMmapThreshold"] = Napi::Function::New(env, FixMmapThreshold);
   return exports;
 }
 

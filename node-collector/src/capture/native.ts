@@ -56,6 +56,8 @@ export interface NativeTracer {
 export interface CaptureAddon {
   Tracer: new (options: TracerOptions) => NativeTracer;
   layout(): Record<string, number>;
+  /** Allocations of at least `bytes` are mapped on their own and unmapped when freed (glibc's M_MMAP_THRESHOLD). */
+  fixMmapThreshold(bytes: number): boolean;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -85,6 +85,17 @@ export function decodeBatch(
   }
 }
 
+/** Records in a batch, read from its frame headers alone (for counting a batch that is dropped whole). */
+export function countRecords(batch: Buffer): number {
+  let records = 0;
+  let off = 0;
+  while (off + FRAME_HEADER <= batch.length) {
+    off += FRAME_HEADER + ((batch.readUInt32LE(off) + 7) & ~7);
+    records += 1;
+  }
+  return records;
+}
+
 function decodeRecord(b: Buffer, at: number, size: number): CaptureEvent | undefined {
   const h = WIRE.header;
   const tsNs = readU64(b, at + h.ts_ns);

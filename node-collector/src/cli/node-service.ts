@@ -19,6 +19,7 @@ import { DEFAULT_DOWN_AFTER_MS } from '@loupe/query-engine/dist/src/registry/nod
 import { STORE_TABLES } from '../store/schema.js';
 import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../collector.js';
 import { MissingFeatureError } from '../capture/preflight.js';
+import { applyCollectorMemoryPolicy, MemoryGovernor } from './memory-policy.js';
 import { parseBytes, parseCores, parseDurationMs, parsePort, UsageError } from './units.js';
 import { parseServiceSelectors, type ServiceSelector } from '../metadata/service-selector.js';
 
@@ -150,6 +151,7 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
     return 2;
   }
 
+  applyCollectorMemoryPolicy();
   let collector: Collector;
   try {
     collector = await Collector.start(options);
@@ -235,10 +237,13 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
           (parsed.broker ? `, registering with ${parsed.broker}` : ''),
   );
 
+  const governor = new MemoryGovernor();
+  governor.start();
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  governor.stop();
   registration?.stop();
   if (localHeartbeat) clearInterval(localHeartbeat);
   await broker?.close();

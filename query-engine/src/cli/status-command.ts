@@ -73,6 +73,10 @@ export function formatStatus(status: StatusResponse): string {
     ['store rows', String(status.storeRows)],
     ['store size', humanBytes(status.storeBytes)],
   ];
+  if (status.heldBytes !== undefined) {
+    const most = status.heldBytesMax === undefined ? '' : ` (at most ${humanBytes(status.heldBytesMax)})`;
+    lines.push(['held unparsed', `${humanBytes(status.heldBytes)}${most}`]);
+  }
   const width = Math.max(...lines.map(([label]) => label.length));
   return lines.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
 }
