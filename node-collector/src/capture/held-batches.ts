@@ -2,8 +2,8 @@
  * Capture batches kept as they came from the kernel while the store is behind.
  *
  * Parsing is faster than storing: under a load the collector cannot keep up with, parsed rows used to pile up in
- * the store's pending queue as JavaScript objects, three to four times the size of the records they came from,
- * and V8's heap grew by a hundred MiB. Holding the raw batches instead keeps the backlog compact, and a parsed row
+ * the store's pending queue as JavaScript objects, several times the size of the records they came from, and
+ * V8's heap grew by a hundred MiB. Holding the raw batches instead keeps the backlog compact, and a parsed row
  * waits only for the store's next chunk. The held bytes are bounded: a batch that does not fit is dropped and
  * its records counted.
  */

@@ -398,8 +398,7 @@ export class EventStore {
     return this.enqueue('collector_stats', records);
   }
 
-  /** Writes and commits every row queued before this call. Never rejects: failures are counted and reported to
-   * onError. */
+  /** Writes and commits every row queued before this call. Never rejects: failures go to the counters and onError. */
   flush(): Promise<void> {
     this.commitRequested = true;
     return this.write();

@@ -4,11 +4,11 @@
  *
  * How DuckDB gives space back (duckdb.org "Reclaiming Space" and CHECKPOINT pages, duckdb/duckdb PR #7824,
  * RowGroupCollection::Checkpoint in the DuckDB source, and measured here): DELETE only marks rows deleted. A full
- * CHECKPOINT then drops row groups (ROW_GROUP_ROWS each, see event-store.ts) whose rows are all deleted and merges adjacent row
- * groups whose remaining rows fit in fewer; rows deleted inside a row group that is neither dropped nor merged
- * keep their space. Freed blocks go on the file's free list and are reused before the file is extended; the
- * file only shrinks when free blocks sit at its end. A checkpoint writes new blocks before it frees the old
- * ones, so the file transiently needs room beyond the live data. VACUUM reclaims nothing.
+ * CHECKPOINT then drops row groups (ROW_GROUP_ROWS each, see event-store.ts) whose rows are all deleted and
+ * merges adjacent row groups whose remaining rows fit in fewer; rows deleted inside a row group that is neither
+ * dropped nor merged keep their space. Freed blocks go on the file's free list and are reused before the file is
+ * extended; the file only shrinks when free blocks sit at its end. A checkpoint writes new blocks before it frees
+ * the old ones, so the file transiently needs room beyond the live data. VACUUM reclaims nothing.
  *
  * So the policy watches two measures: the bytes on disk (file + WAL), which the budget is about and which
  * triggers a clean-up at TRIGGER_FRACTION of it, and the used blocks after a checkpoint, which deleting rows
