@@ -12,8 +12,10 @@
  * count the rest as dropped. Its ratio is an upper bound of what capture could reach with a free user space (a full
  * ring is cheaper than a delivered record); the gap down to the `on` ratio is what the collector's CPU costs.
  *
- * With --cpu-limit CORES the collector runs with that limit (`loupe up --cpu-limit`): above it, it sheds payload
- * records before parsing them (counted as drops), which trades captured requests for the server's throughput.
+ * With --cpu-limit CORES the collector runs with that limit (`loupe up --cpu-limit`): above it, the kernel side
+ * sheds whole requests with their responses before any copy (counted per side), which trades captured requests
+ * for the server's throughput. The server rows stored plus the server-side requests shed then account for every
+ * request nginx served.
  *
  * Usage: node bench/nginx-overhead.mjs [--rounds 3] [--duration 5s] [--connections 16] [--cpu-limit CORES]
  */
@@ -142,13 +144,16 @@ try {
     const status1 = await loupe.status();
     b.stored = stored.n;
     b.drops = status1.drops - status0.drops;
+    const shedServer = (status) => status.dropsByReason?.cpu_limit_server ?? 0;
+    b.shed = shedServer(status1) - shedServer(status0);
     b.cores = cores;
     on.push(b);
     console.log(
       `round ${round} on:  ${fmt.n(b.rps)} req/s, p50 ${fmt.n(b.p50, 1)} µs, p99 ${fmt.n(b.p99, 1)} µs ${b.errors}` +
         `| other processes ${b.others.toFixed(2)} cores ` +
         `| collector ${cores.toFixed(2)} cores, stored ${b.stored} server rows of ~${b.requests} requests ` +
-        `(${fmt.r(b.stored / b.requests)}; wrk counts only completed ones), drops ${b.drops}` +
+        `(${fmt.r(b.stored / b.requests)}; wrk counts only completed ones), drops ${b.drops}, of which ` +
+        `${b.shed} requests shed on the server side (stored + shed: ${b.stored + b.shed})` +
         `${stored.timedOut ? ', store still behind after 25 s' : ''}`,
     );
     await loupe.stop();

@@ -21,6 +21,7 @@
 #define MMSG_MESSAGES 8 /* messages walked per sendmmsg/recvmmsg */
 #define MMSG_SEGMENTS 4
 #define INFER_ATTEMPTS 16 /* chunks a connection may show before we give up inferring its protocol */
+#define SQL_SETUP_EXCHANGES 4 /* first exchanges of a SQL connection (startup, authentication), never shed */
 
 /* Set by user space before load. */
 const volatile __u32 self_tgid = 0;
@@ -30,6 +31,10 @@ const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the reader once a CPU ha
 /* Bytes copied per syscall for processes in full_capture (in LOUPE_MAX_CAPTURE chunks); 0 turns the map off. */
 const volatile __u32 full_capture_bytes = 0;
 
+/* Set by user space through the mapped .bss while capture runs: under the collector's CPU limit, every exchange
+ * that begins takes a token of this CPU's `admission` entry or is shed whole (see shed_chunk). */
+volatile __u32 admit_limited = 0;
+
 char LICENSE[] SEC("license") = "GPL";
 
 /* Records for user space; the size is set by user space before load. */
@@ -38,7 +43,13 @@ struct {
 	__uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
 
-enum conn_flags { CONN_IGNORED = 1 };
+enum conn_flags {
+	CONN_IGNORED = 1,
+	CONN_SEEN_DATA = 2,    /* a data chunk was seen: CONN_LAST_INGRESS says which way it went */
+	CONN_LAST_INGRESS = 4,
+	CONN_SHEDDING = 8,     /* the exchange under way is shed */
+	CONN_HEADER_HELD = 16, /* a MySQL exchange began with a lone packet header, held in split_header */
+};
 
 struct conn_state {
 	__u64 generation;
@@ -52,6 +63,11 @@ struct conn_state {
 	__u8 split_header[4];
 	__u32 split_payload;
 	__u64 split_pos;
+	__u8 exchanges; /* exchanges admitted, counted up to SQL_SETUP_EXCHANGES */
+	__u8 _pad[7];
+	/* By direction: the range shed since the last admitted exchange, reported when the next one is admitted. */
+	__u64 shed_pos[2];
+	__u64 shed_len[2];
 };
 
 /* key: tgid << 32 | fd; value: the connection's state. LRU so that connections whose close we never saw (process
@@ -106,6 +122,23 @@ struct {
 	__type(value, __u8);
 } full_capture SEC(".maps");
 
+/* key: 0; value: per-CPU exchanges this CPU may still admit while admit_limited is set. User space refills it
+ * every window of its CPU limit; the programs decrement it without atomics (a value is only ever this CPU's). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} admission SEC(".maps");
+
+/* key: enum loupe_exchange_counter; value: per-CPU count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LOUPE_EXCH__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} exchanges SEC(".maps");
+
 /* key: enum loupe_drop_reason; value: per-CPU count. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -149,7 +182,7 @@ static __always_inline void fill_header(struct loupe_event_header *h, __u8 kind,
 	h->role = st->role;
 	h->protocol = st->protocol;
 	h->direction = 0;
-	h->_pad = 0;
+	h->flags = 0;
 }
 
 /* The socket behind a descriptor of the current task, or NULL when it is not a TCP socket. */
@@ -414,6 +447,145 @@ static __always_inline void infer(struct conn_state *st, __u32 tgid, __s32 fd, _
 		st->role = (r.is_request == (direction == LOUPE_DIR_INGRESS)) ? LOUPE_ROLE_SERVER : LOUPE_ROLE_CLIENT;
 }
 
+static __always_inline void count_exchange(__u32 counter, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&exchanges, &counter);
+	if (v)
+		*v += n;
+}
+
+/* Whether an exchange that begins with these bytes sets up state that later exchanges are stored with, and so is
+ * never shed: a named prepared statement (PostgreSQL's Parse with a name, MySQL's COM_STMT_PREPARE), whose text
+ * the records of its executions carry. Bytes that cannot be read are kept too. */
+static __always_inline int sets_up_session(const struct conn_state *st, const void *ptr, __u64 size,
+					   const int indirect, const int after_header)
+{
+	if (st->protocol != LOUPE_PROTO_PGSQL && st->protocol != LOUPE_PROTO_MYSQL)
+		return 0;
+	const void *head = ptr;
+	if (indirect) {
+		struct iovec first = {};
+		if (!ptr || bpf_probe_read_user(&first, sizeof(first), ptr))
+			return 1;
+		head = first.iov_base;
+		if (first.iov_len < size)
+			size = first.iov_len;
+	}
+	unsigned char b[6] = {};
+	if (after_header) {
+		/* The payload after a held MySQL packet header: the command is its first byte. */
+		if (!head || !size || bpf_probe_read_user(b, 1, head))
+			return 1;
+		return b[0] == 0x16;
+	}
+	if (!head || size < sizeof(b) || bpf_probe_read_user(b, sizeof(b), head))
+		return 1;
+	if (st->protocol == LOUPE_PROTO_PGSQL)
+		return b[0] == 'P' && b[5] != 0; /* tag, length, then the statement's name: empty when unnamed */
+	return b[4] == 0x16; /* after the 4-byte packet header */
+}
+
+static __always_inline int admit_exchange(const struct conn_state *st, const void *ptr, __u64 size,
+					  const int indirect, const int after_header)
+{
+	if (!admit_limited)
+		return 1;
+	if (st->protocol != LOUPE_PROTO_HTTP1 && st->exchanges < SQL_SETUP_EXCHANGES)
+		return 1;
+	if (sets_up_session(st, ptr, size, indirect, after_header))
+		return 1;
+	__u32 zero = 0;
+	__s64 *tokens = bpf_map_lookup_elem(&admission, &zero);
+	if (!tokens || *tokens <= 0)
+		return 0;
+	*tokens -= 1;
+	return 1;
+}
+
+/* Reports the ranges shed since the last admitted exchange, one record per direction, so that user space knows the
+ * holes for what they are: whole exchanges left out, not bytes lost mid-message. */
+static __always_inline void report_shed(__u32 tgid, __s32 fd, struct conn_state *st)
+{
+	for (__u8 dir = 0; dir < 2; dir++) {
+		if (!st->shed_len[dir])
+			continue;
+		struct loupe_event_header hdr = {};
+		fill_header(&hdr, LOUPE_EV_DATA, tgid, fd, st);
+		hdr.direction = dir;
+		hdr.flags = LOUPE_FLAG_SHED;
+		/* A range past 4 GiB is reported up to there; user space takes the rest as an ordinary hole. */
+		emit_gap(&hdr, st->shed_pos[dir], st->shed_len[dir] < 0xffffffff ? st->shed_len[dir] : 0xffffffff);
+		st->shed_len[dir] = 0;
+	}
+}
+
+/* Decides an exchange that begins: admitted (the shed ranges before it are reported first) or shed. */
+static __always_inline void begin_exchange(__u32 tgid, __s32 fd, struct conn_state *st, const void *ptr,
+					   __u64 size, const int indirect, const int after_header)
+{
+	if (admit_exchange(st, ptr, size, indirect, after_header)) {
+		st->flags &= ~CONN_SHEDDING;
+		report_shed(tgid, fd, st);
+		if (st->exchanges < SQL_SETUP_EXCHANGES)
+			st->exchanges++;
+		count_exchange(LOUPE_EXCH_ADMITTED, 1);
+	} else {
+		st->flags |= CONN_SHEDDING;
+		count_exchange(st->role == LOUPE_ROLE_CLIENT ? LOUPE_EXCH_SHED_CLIENT : LOUPE_EXCH_SHED_SERVER, 1);
+	}
+}
+
+static __always_inline void extend_shed(struct conn_state *st, __u8 dir, __u64 pos, __u64 size)
+{
+	__u8 d = dir & 1;
+	if (!st->shed_len[d])
+		st->shed_pos[d] = pos;
+	st->shed_len[d] += size;
+	count_exchange(LOUPE_EXCH_SHED_BYTES, size);
+}
+
+/* Load shedding under the collector's CPU limit, decided per exchange: when a request-direction chunk follows an
+ * answer (or comes first), an exchange begins and is admitted or shed whole, so that user space never sees half a
+ * request. Returns whether this chunk is left out (shed, or held); a shed chunk's bytes extend the direction's
+ * shed range. `ptr` is the chunk in user memory (NULL when it comes from a file), or with `indirect` (a constant)
+ * its iovec array. MySQL servers read a packet's 4-byte header apart from its payload: an exchange that begins
+ * with a lone header is held until the payload shows the command (a COM_STMT_PREPARE is never shed). */
+static __always_inline int shed_chunk(__u32 tgid, __s32 fd, struct conn_state *st, __u8 dir, __u64 pos,
+				      __u64 size, const void *ptr, const int indirect)
+{
+	if (st->role == LOUPE_ROLE_UNKNOWN)
+		return 0;
+	__u8 request_dir = st->role == LOUPE_ROLE_CLIENT ? LOUPE_DIR_EGRESS : LOUPE_DIR_INGRESS;
+	__u8 last_dir = (st->flags & CONN_LAST_INGRESS) ? LOUPE_DIR_INGRESS : LOUPE_DIR_EGRESS;
+	int begins = dir == request_dir && (!(st->flags & CONN_SEEN_DATA) || last_dir != request_dir);
+	st->flags = (st->flags & ~CONN_LAST_INGRESS) | CONN_SEEN_DATA |
+		    (dir == LOUPE_DIR_INGRESS ? CONN_LAST_INGRESS : 0);
+	if (st->flags & CONN_HEADER_HELD) {
+		st->flags &= ~CONN_HEADER_HELD;
+		if (dir == request_dir && pos == st->split_pos + sizeof(st->split_header))
+			begin_exchange(tgid, fd, st, ptr, size, indirect, 1);
+		else
+			begin_exchange(tgid, fd, st, NULL, 0, 0, 0); /* cannot tell: a SQL exchange is then kept */
+		if (st->flags & CONN_SHEDDING)
+			extend_shed(st, request_dir, st->split_pos, sizeof(st->split_header));
+		else
+			emit_split_header(tgid, fd, st, request_dir);
+	} else if (begins) {
+		if (!indirect && ptr && size == sizeof(st->split_header) && st->protocol == LOUPE_PROTO_MYSQL &&
+		    admit_limited && st->exchanges >= SQL_SETUP_EXCHANGES &&
+		    !bpf_probe_read_user(st->split_header, sizeof(st->split_header), ptr)) {
+			st->split_pos = pos;
+			st->flags |= CONN_HEADER_HELD;
+			return 1;
+		}
+		begin_exchange(tgid, fd, st, ptr, size, indirect, 0);
+	}
+	if (!(st->flags & CONN_SHEDDING))
+		return 0;
+	extend_shed(st, dir, pos, size);
+	return 1;
+}
+
 static __always_inline __u64 advance(struct conn_state *st, __u8 direction, __u64 bytes)
 {
 	if (direction == LOUPE_DIR_EGRESS)
@@ -505,6 +677,8 @@ static __always_inline void handle_transfer(const struct syscall_args *a, const 
 		infer(st, tgid, a->fd, dir, (const void *)a->ptr, bytes, pos, 1);
 		if (st->protocol == LOUPE_PROTO_UNKNOWN)
 			return;
+		if (shed_chunk(tgid, a->fd, st, dir, pos, bytes, (const void *)a->ptr, 0))
+			return;
 		if (bytes > capture_bytes && full_capture_of(tgid)) {
 			struct loupe_event_header hdr = {};
 			fill_header(&hdr, LOUPE_EV_DATA, tgid, a->fd, st);
@@ -514,15 +688,21 @@ static __always_inline void handle_transfer(const struct syscall_args *a, const 
 			emit_data(tgid, a->fd, st, dir, pos, (const void *)a->ptr, bytes);
 		}
 	} else if (op == OP_IOV) {
+		/* A connection whose protocol this chunk reveals is inferred in emit_iov: its first chunk is kept. */
+		if (st->protocol != LOUPE_PROTO_UNKNOWN &&
+		    shed_chunk(tgid, a->fd, st, dir, pos, bytes, (const void *)a->ptr, 1))
+			return;
 		emit_iov(tgid, a->fd, st, dir, pos, (const struct iovec *)a->ptr, a->extra, bytes, IOV_SEGMENTS, 1);
 	} else if (op == OP_MSG) {
 		struct user_msghdr h = {};
 		if (bpf_probe_read_user(&h, sizeof(h), (const void *)a->ptr))
 			return;
+		if (st->protocol != LOUPE_PROTO_UNKNOWN && shed_chunk(tgid, a->fd, st, dir, pos, bytes, h.msg_iov, 1))
+			return;
 		emit_iov(tgid, a->fd, st, dir, pos, h.msg_iov, h.msg_iovlen, bytes, IOV_SEGMENTS, 1);
 	} else if (op == OP_SENDFILE) {
 		/* The payload comes from a file, not user memory: keep the stream position right with a gap. */
-		if (st->protocol != LOUPE_PROTO_UNKNOWN)
+		if (st->protocol != LOUPE_PROTO_UNKNOWN && !shed_chunk(tgid, a->fd, st, dir, pos, bytes, NULL, 0))
 			emit_data(tgid, a->fd, st, dir, pos, NULL, bytes);
 	}
 }

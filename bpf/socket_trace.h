@@ -28,6 +28,16 @@ enum loupe_drop_reason {
 	LOUPE_DROP__COUNT = 4,
 };
 
+/* Index into the per-CPU exchange counters. An exchange is a run of request-direction chunks and the answer that
+ * follows; under a CPU limit each one is admitted or left out whole (shed). */
+enum loupe_exchange_counter {
+	LOUPE_EXCH_ADMITTED = 0,     /* exchanges begun on connections of a known protocol and role */
+	LOUPE_EXCH_SHED_CLIENT = 1,  /* exchanges left out, on the client's side of a connection */
+	LOUPE_EXCH_SHED_SERVER = 2,  /* and on the server's side */
+	LOUPE_EXCH_SHED_BYTES = 3,   /* bytes the shed exchanges moved */
+	LOUPE_EXCH__COUNT = 4,
+};
+
 /* Every record starts with this header. */
 struct loupe_event_header {
 	__u64 ts_ns;      /* CLOCK_MONOTONIC */
@@ -38,7 +48,13 @@ struct loupe_event_header {
 	__u8 role;     /* enum loupe_role */
 	__u8 protocol; /* enum loupe_protocol */
 	__u8 direction; /* enum loupe_direction (data records) */
-	__u32 _pad;
+	__u32 flags;    /* enum loupe_record_flags */
+};
+
+enum loupe_record_flags {
+	/* A data record without payload for a range the kernel left out whole under the collector's CPU limit: it
+	 * begins where an exchange (a request and its answer) began and ends where the next admitted one begins. */
+	LOUPE_FLAG_SHED = 1,
 };
 
 struct loupe_data_event {

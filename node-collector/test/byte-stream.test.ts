@@ -8,7 +8,7 @@ import {
   type StreamSink,
 } from '../src/conn/byte-stream.js';
 
-type Op = { data: string; tsNs: number } | { gap: number; tsNs: number };
+type Op = { data: string; tsNs: number } | { gap: number; tsNs: number } | { shed: number; tsNs: number };
 
 /** Records what the stream delivers, merging adjacent data of one timestamp so expectations stay readable. */
 class RecordingSink implements StreamSink {
@@ -26,9 +26,15 @@ class RecordingSink implements StreamSink {
     this.ops.push({ gap: length, tsNs });
   }
 
-  /** The stream as delivered, with each gap byte shown as '_'. */
+  onShed(length: number, tsNs: number): void {
+    this.ops.push({ shed: length, tsNs });
+  }
+
+  /** The stream as delivered, with each gap byte shown as '_' and each shed byte as '~'. */
   text(): string {
-    return this.ops.map((op) => ('data' in op ? op.data : '_'.repeat(op.gap))).join('');
+    return this.ops
+      .map((op) => ('data' in op ? op.data : 'gap' in op ? '_'.repeat(op.gap) : '~'.repeat(op.shed)))
+      .join('');
   }
 }
 
@@ -77,7 +83,7 @@ describe('ByteStream', () => {
     assert.equal(sink.buffers[0], first);
     assert.equal(sink.buffers[1], second);
     assert.equal(stream.nextPos, 11);
-    assert.deepEqual(counters, { droppedBytes: 0, gaps: 0, gapBytes: 0, holesSkipped: 0 });
+    assert.deepEqual(counters, { droppedBytes: 0, gaps: 0, gapBytes: 0, holesSkipped: 0, shedBytes: 0 });
   });
 
   it('reports the uncaptured tail of a chunk as a gap', () => {
@@ -89,7 +95,7 @@ describe('ByteStream', () => {
       { gap: 6, tsNs: 5 },
       { data: 'tail', tsNs: 6 },
     ]);
-    assert.deepEqual(counters, { droppedBytes: 0, gaps: 1, gapBytes: 6, holesSkipped: 0 });
+    assert.deepEqual(counters, { droppedBytes: 0, gaps: 1, gapBytes: 6, holesSkipped: 0, shedBytes: 0 });
   });
 
   it('reports a chunk with nothing captured as one gap', () => {
@@ -97,6 +103,17 @@ describe('ByteStream', () => {
     stream.push(0, 4096, Buffer.alloc(0), 9);
     assert.deepEqual(sink.ops, [{ gap: 4096, tsNs: 9 }]);
     assert.equal(stream.nextPos, 4096);
+  });
+
+  it('reports a shed range as such, not as a gap, in order or after the chunk that follows it', () => {
+    const { sink, counters, stream } = setup();
+    push(stream, 0, 'GET /a', 1);
+    stream.push(6, 20, Buffer.alloc(0), 2, true);
+    push(stream, 26, 'GET /b', 3);
+    push(stream, 40, 'GET /c', 5);
+    stream.push(32, 8, Buffer.alloc(0), 4, true);
+    assert.equal(sink.text(), 'GET /a' + '~'.repeat(20) + 'GET /b' + '~'.repeat(8) + 'GET /c');
+    assert.deepEqual(counters, { droppedBytes: 0, gaps: 0, gapBytes: 0, holesSkipped: 0, shedBytes: 28 });
   });
 
   it('reorders chunks that arrive out of order', () => {
@@ -113,7 +130,7 @@ describe('ByteStream', () => {
       { data: '!', tsNs: 3 },
     ]);
     assert.equal(stream.bufferedBytes, 0);
-    assert.deepEqual(counters, { droppedBytes: 0, gaps: 0, gapBytes: 0, holesSkipped: 0 });
+    assert.deepEqual(counters, { droppedBytes: 0, gaps: 0, gapBytes: 0, holesSkipped: 0, shedBytes: 0 });
   });
 
   it('drops duplicates and trims overlaps, counting the bytes', () => {
@@ -125,7 +142,13 @@ describe('ByteStream', () => {
     push(stream, 12, 'mn', 5); // duplicate of a held chunk
     push(stream, 8, 'ijkl', 6); // fills the hole, overlapping 2 delivered bytes
     assert.equal(sink.text(), 'abcdefghijklmn');
-    assert.deepEqual(counters, { droppedBytes: 6 + 2 + 2 + 2, gaps: 0, gapBytes: 0, holesSkipped: 0 });
+    assert.deepEqual(counters, {
+      droppedBytes: 6 + 2 + 2 + 2,
+      gaps: 0,
+      gapBytes: 0,
+      holesSkipped: 0,
+      shedBytes: 0,
+    });
   });
 
   it('delivers every byte exactly once for random overlapping chunks in random order', () => {
@@ -172,7 +195,7 @@ describe('ByteStream', () => {
     ]);
     assert.equal(stream.bufferedBytes, 0);
     push(stream, 5, 'bbbbb', 5); // too late
-    assert.deepEqual(counters, { droppedBytes: 5, gaps: 1, gapBytes: 5, holesSkipped: 1 });
+    assert.deepEqual(counters, { droppedBytes: 5, gaps: 1, gapBytes: 5, holesSkipped: 1, shedBytes: 0 });
   });
 
   it('never holds more than the limits, whatever arrives', () => {
@@ -233,7 +256,7 @@ describe('ByteStream', () => {
     push(stream, 9, 'jk', 2);
     stream.flush();
     assert.equal(sink.text(), '___def___jk');
-    assert.deepEqual(counters, { droppedBytes: 0, gaps: 2, gapBytes: 6, holesSkipped: 2 });
+    assert.deepEqual(counters, { droppedBytes: 0, gaps: 2, gapBytes: 6, holesSkipped: 2, shedBytes: 0 });
     assert.equal(stream.bufferedBytes, 0);
   });
 

@@ -3,31 +3,26 @@ import assert from 'node:assert/strict';
 import { CpuLimit, type LimitedCapture } from '../src/capture/cpu-limit.js';
 import { parseCores } from '../src/cli/units.js';
 
-/** A capture whose records cost `microsPerRecord` each, offered `offered` data records per window. */
+/** A capture whose exchanges cost `microsPerExchange` each. */
 class SimulatedCapture implements LimitedCapture {
   allowance = -1;
-  discardQueued = false;
   passed = 0;
   cpuMicros = 0;
-  constructor(private readonly microsPerRecord: number) {}
+  constructor(private readonly microsPerExchange: number) {}
 
-  /** One window of traffic: the reader passes what its allowance lets through, and each costs CPU. */
-  offer(records: number): void {
-    const passing = this.allowance < 0 ? records : Math.min(records, this.allowance);
+  /** One window of traffic: the kernel admits what its allowance lets through, and each costs CPU. */
+  offer(exchanges: number): void {
+    const passing = this.allowance < 0 ? exchanges : Math.min(exchanges, this.allowance);
     if (this.allowance >= 0) this.allowance -= passing;
     this.passed += passing;
-    this.cpuMicros += passing * this.microsPerRecord;
+    this.cpuMicros += passing * this.microsPerExchange;
   }
 
-  setDataAllowance(records: number): void {
-    this.allowance = records;
+  setExchangeAllowance(exchanges: number): void {
+    this.allowance = exchanges;
   }
 
-  setDiscardQueued(on: boolean): void {
-    this.discardQueued = on;
-  }
-
-  dataRecordsPassed(): number {
+  exchangesAdmitted(): number {
     return this.passed;
   }
 }
@@ -44,9 +39,9 @@ function limitOver(capture: SimulatedCapture, cores: number) {
   limit.start();
   return {
     limit,
-    window(records: number): number {
+    window(exchanges: number): number {
       const before = capture.cpuMicros;
-      capture.offer(records);
+      capture.offer(exchanges);
       nowMs += 100;
       limit.check();
       return (capture.cpuMicros - before) / 1000 / 100;
@@ -60,20 +55,17 @@ describe('CpuLimit', () => {
     const { limit, window } = limitOver(capture, 0.5);
     for (let i = 0; i < 10; i++) assert.ok(window(1_000) <= 0.5);
     assert.equal(capture.allowance, -1);
-    assert.equal(capture.discardQueued, false);
     assert.deepEqual(limit.counters, { windows: 10, limitedWindows: 0 });
   });
 
-  it('allows the records the limit pays for once over it, and lifts the allowance when the load goes', () => {
-    const capture = new SimulatedCapture(20); // 20 µs per record: 0.5 cores is 2,500 records per 100 ms
+  it('allows the exchanges the limit pays for once over it, and lifts the allowance when the load goes', () => {
+    const capture = new SimulatedCapture(20); // 20 µs per exchange: 0.5 cores is 2,500 exchanges per 100 ms
     const { limit, window } = limitOver(capture, 0.5);
     assert.equal(window(10_000), 2, 'the first window takes two cores');
     assert.equal(capture.allowance, 250, 'its excess comes off the next budget, down to a tenth of it');
-    assert.equal(capture.discardQueued, true, 'and what is queued beyond it goes unparsed');
     assert.equal(window(10_000), 0.05);
-    assert.equal(capture.allowance, 2_500, 'then the limit pays for 2,500 records a window');
+    assert.equal(capture.allowance, 2_500, 'then the limit pays for 2,500 exchanges a window');
     for (let i = 0; i < 5; i++) assert.ok(Math.abs(window(10_000) - 0.5) < 1e-9);
-    assert.equal(capture.discardQueued, false, 'at the limit, nothing queued is over it');
     window(1_000); // the load falls below what the allowance lets through
     assert.equal(capture.allowance, -1);
     limit.stop();

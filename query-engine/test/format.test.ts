@@ -140,6 +140,14 @@ describe('status formatting', () => {
     });
     assert.match(text, /^held unparsed {2}0 B \(at most 3\.0 MiB\)$/m);
   });
+
+  it('says how many requests the CPU limit shed, by side, and only when it shed some', () => {
+    const base = { node: 'n1', eventsPerSecond: 0, drops: 7, parseErrors: 0, storeRows: 0, storeBytes: 0 };
+    const text = formatStatus({ ...base, dropsByReason: { cpu_limit_client: 3, cpu_limit_server: 4 } });
+    assert.match(text, /^shed \(cpu limit\) {2}4 server, 3 client requests$/m);
+    const none = formatStatus({ ...base, dropsByReason: { cpu_limit_client: 0, cpu_limit_server: 0 } });
+    assert.doesNotMatch(none, /shed/);
+  });
 });
 
 /** Captures what a command prints. */

@@ -5,7 +5,9 @@
 
 #include <malloc.h>
 
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
 
 #include "socket_trace.h"
 #include "tracer.h"
@@ -26,7 +28,7 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
                         InstanceMethod("counters", &TracerHandle::GetCounters),
                         InstanceMethod("programs", &TracerHandle::GetPrograms),
                         InstanceMethod("setFullCapture", &TracerHandle::SetFullCapture),
-                        InstanceMethod("setDataAllowance", &TracerHandle::SetDataAllowance)});
+                        InstanceMethod("setExchangeAllowance", &TracerHandle::SetExchangeAllowance)});
   }
 
   // new Tracer({selfTgid, targetNetns, captureBytes, ringBytes, maxConns, wakeupBytes, pollMs, queueBatches,
@@ -136,8 +138,9 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
     out["batches"] = Napi::Number::New(env, c.batches);
     out["batchesDropped"] = Napi::Number::New(env, c.batches_dropped);
     out["recordsDropped"] = Napi::Number::New(env, c.records_dropped);
-    out["recordsShed"] = Napi::Number::New(env, c.records_shed);
-    out["dataPassed"] = Napi::Number::New(env, c.data_passed);
+    Napi::Array exchanges = Napi::Array::New(env, c.exchanges.size());
+    for (size_t i = 0; i < c.exchanges.size(); i++) exchanges[i] = Napi::Number::New(env, c.exchanges[i]);
+    out["exchanges"] = exchanges;
     return out;
   }
 
@@ -153,15 +156,18 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
                                                            info[1].As<Napi::Boolean>().Value()));
   }
 
-  // setDataAllowance(records): data records the reader may still hand on (negative: no limit); the rest are
-  // discarded and counted (recordsShed).
-  Napi::Value SetDataAllowance(const Napi::CallbackInfo& info) {
+  // setExchangeAllowance(exchanges): exchanges the kernel side may still admit (negative: no limit); the rest are
+  // shed whole and counted (counters().exchanges).
+  Napi::Value SetExchangeAllowance(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsNumber()) {
-      Napi::TypeError::New(env, "setDataAllowance(records: number)").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, "setExchangeAllowance(exchanges: number)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    if (tracer_) tracer_->SetDataAllowance(info[0].As<Napi::Number>().Int64Value());
+    if (tracer_ && !tracer_->SetExchangeAllowance(info[0].As<Napi::Number>().Int64Value())) {
+      Napi::Error::New(env, std::string("cannot set the exchange allowance: ") + strerror(errno))
+          .ThrowAsJavaScriptException();
+    }
     return env.Undefined();
   }
 
@@ -200,6 +206,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   add("header.role", offsetof(loupe_event_header, role));
   add("header.protocol", offsetof(loupe_event_header, protocol));
   add("header.direction", offsetof(loupe_event_header, direction));
+  add("header.flags", offsetof(loupe_event_header, flags));
   add("data.size", sizeof(loupe_data_event));
   add("data.pos", offsetof(loupe_data_event, pos));
   add("data.size_field", offsetof(loupe_data_event, size));

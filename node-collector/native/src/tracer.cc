@@ -39,6 +39,21 @@ int LibbpfPrint(enum libbpf_print_level level, const char* format, va_list args)
   return 0;
 }
 
+// Sums a per-CPU array of u64 counters, entry by entry.
+std::vector<uint64_t> SumPerCpu(int fd, uint32_t entries) {
+  const int ncpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> per_cpu(ncpus > 0 ? ncpus : 1);
+  std::vector<uint64_t> totals;
+  for (uint32_t key = 0; key < entries; key++) {
+    uint64_t total = 0;
+    if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) == 0) {
+      for (uint64_t v : per_cpu) total += v;
+    }
+    totals.push_back(total);
+  }
+  return totals;
+}
+
 }  // namespace
 
 std::string EnsureTracefs() {
@@ -140,17 +155,6 @@ int SocketTracer::OnRecord(void* ctx, void* data, size_t size) {
   auto* self = static_cast<SocketTracer*>(ctx);
   self->records_++;
   self->bytes_ += size;
-  const auto* header_in = static_cast<const loupe_event_header*>(data);
-  if (size >= sizeof(*header_in) && header_in->kind == LOUPE_EV_DATA) {
-    // Only this thread decrements; a new allowance from JavaScript simply replaces what is left.
-    int64_t allowance = self->data_allowance_.load(std::memory_order_relaxed);
-    if (allowance == 0) {
-      self->records_shed_++;
-      return 0;
-    }
-    if (allowance > 0) self->data_allowance_.compare_exchange_strong(allowance, allowance - 1);
-    self->data_passed_++;
-  }
   Batch& batch = *self->batch_;
   const uint32_t header[2] = {static_cast<uint32_t>(size), 0};
   const size_t padded = (size + 7) & ~size_t{7};
@@ -186,19 +190,25 @@ TracerCounters SocketTracer::Counters() const {
   c.batches = batches_;
   c.batches_dropped = batches_dropped_;
   c.records_dropped = records_dropped_;
-  c.records_shed = records_shed_;
-  c.data_passed = data_passed_;
-  const int ncpus = libbpf_num_possible_cpus();
-  const int fd = bpf_map__fd(skel_->maps.drops);
-  std::vector<uint64_t> per_cpu(ncpus > 0 ? ncpus : 1);
-  for (uint32_t reason = 0; reason < LOUPE_DROP__COUNT; reason++) {
-    uint64_t total = 0;
-    if (bpf_map_lookup_elem(fd, &reason, per_cpu.data()) == 0) {
-      for (uint64_t v : per_cpu) total += v;
-    }
-    c.kernel_drops.push_back(total);
-  }
+  c.kernel_drops = SumPerCpu(bpf_map__fd(skel_->maps.drops), LOUPE_DROP__COUNT);
+  c.exchanges = SumPerCpu(bpf_map__fd(skel_->maps.exchanges), LOUPE_EXCH__COUNT);
   return c;
+}
+
+bool SocketTracer::SetExchangeAllowance(int64_t exchanges) {
+  if (exchanges < 0) {
+    skel_->bss->admit_limited = 0;
+    return true;
+  }
+  // Each CPU gets its share; a CPU whose share runs out sheds while another may still admit.
+  const int ncpus = libbpf_num_possible_cpus();
+  const size_t n = ncpus > 0 ? static_cast<size_t>(ncpus) : 1;
+  std::vector<int64_t> shares(n, exchanges / static_cast<int64_t>(n));
+  for (size_t i = 0; i < static_cast<size_t>(exchanges % static_cast<int64_t>(n)); i++) shares[i] += 1;
+  const uint32_t zero = 0;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.admission), &zero, shares.data(), BPF_ANY) != 0) return false;
+  skel_->bss->admit_limited = 1;
+  return true;
 }
 
 bool SocketTracer::SetFullCapture(uint32_t tgid, bool on) {

@@ -45,8 +45,7 @@ struct TracerCounters {
   uint64_t batches = 0;
   uint64_t batches_dropped = 0;
   uint64_t records_dropped = 0;
-  uint64_t records_shed = 0;  // data records discarded for want of allowance (SetDataAllowance)
-  uint64_t data_passed = 0;   // data records handed on
+  std::vector<uint64_t> exchanges;  // by enum loupe_exchange_counter
 };
 
 class SocketTracer {
@@ -61,10 +60,11 @@ class SocketTracer {
   // Marks (or unmarks) a process whose payloads are copied up to full_capture_bytes per syscall. Returns false
   // with errno set when the kernel map refuses (full, or the feature is off).
   bool SetFullCapture(uint32_t tgid, bool on);
-  // The reader hands on at most `records` more data records, then discards and counts the rest until the next
-  // call; negative means no limit. The collector's way of keeping its own CPU under a limit: records shed here
-  // cost no parsing. Connection records always pass, so connections stay known.
-  void SetDataAllowance(int64_t records) { data_allowance_ = records; }
+  // The kernel side admits at most `exchanges` more exchanges (shared out among the CPUs), then sheds them whole
+  // until the next call; negative means no limit. The collector's way of keeping its own CPU under a limit: a
+  // shed exchange costs neither a copy into the ring nor any parsing. Returns false with errno set when the
+  // kernel map refuses the update.
+  bool SetExchangeAllowance(int64_t exchanges);
   std::vector<ProgramStats> Programs() const;
 
  private:
@@ -79,11 +79,9 @@ class SocketTracer {
   BatchSink sink_;
   std::thread reader_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int64_t> data_allowance_{-1};
   std::unique_ptr<Batch> batch_;
   uint64_t batch_records_ = 0;
-  std::atomic<uint64_t> records_{0}, bytes_{0}, batches_{0}, batches_dropped_{0}, records_dropped_{0},
-      records_shed_{0}, data_passed_{0};
+  std::atomic<uint64_t> records_{0}, bytes_{0}, batches_{0}, batches_dropped_{0}, records_dropped_{0};
 };
 
 // Mounts tracefs at /sys/kernel/tracing when it is not mounted; returns an error message or "".

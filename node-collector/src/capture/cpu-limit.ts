@@ -1,18 +1,17 @@
 /**
  * Keeps the collector's CPU under a limit, so that capturing a saturated service does not take the cores the
  * service needs. Every window, the process's CPU time (all threads: JavaScript, DuckDB, the reader) is compared
- * with the limit. Over it, the reader gets an allowance of data records for the next window: as many as the limit,
- * less the last window's excess, pays for at the CPU per record just measured. Records beyond the allowance are
- * discarded before any parsing, counted as `cpu_limit` drops; the parsers see the gap in the stream positions and
- * pick up at the next message.
+ * with the limit. Over it, the kernel side gets an allowance of exchanges (a request and its answer) for the next
+ * window: as many as the limit, less the last window's excess, pays for at the CPU per exchange just measured.
+ * Exchanges beyond the allowance are shed whole in the kernel, before any copy, and counted as `cpu_limit_client`
+ * and `cpu_limit_server` drops; the parsers are told and go on at the next admitted exchange.
  * Once the collector stays under the limit without using its whole allowance, the allowance is lifted.
  */
 
 /** What the limit needs of the capture (SocketCapture). */
 export interface LimitedCapture {
-  setDataAllowance(records: number): void;
-  setDiscardQueued(on: boolean): void;
-  dataRecordsPassed(): number;
+  setExchangeAllowance(exchanges: number): void;
+  exchangesAdmitted(): number;
 }
 
 export interface CpuLimitOptions {
@@ -83,8 +82,6 @@ export class CpuLimit {
     this.last = now;
     this.counts.windows += 1;
     const over = usedMicros / 1000 / elapsedMs > this.cores;
-    // What is already queued when the limit is passed would be parsed at full cost: let it go unparsed.
-    this.capture.setDiscardQueued(over);
     const limited = this.allowance !== UNLIMITED;
     if (!over && (!limited || passed < this.allowance)) {
       if (limited) this.setAllowance(UNLIMITED);
@@ -92,18 +89,17 @@ export class CpuLimit {
     }
     this.counts.limitedWindows += 1;
     const budgetMicros = this.cores * elapsedMs * 1000;
-    const microsPerRecord = usedMicros / Math.max(1, passed);
-    // The last window's excess is taken off the next one's budget: it is mostly work that lags the records it
-    // admitted (garbage collection, DuckDB's commits). A tenth of the budget always remains, so that records keep
-    // flowing and their cost keeps being measured.
+    const microsPerExchange = usedMicros / Math.max(1, passed);
+    // The last window's excess is taken off the next one's budget: it is mostly work that lags the exchanges it
+    // admitted (garbage collection, DuckDB's commits). A tenth of the budget always remains, so that exchanges
+    // keep flowing and their cost keeps being measured.
     const excessMicros = Math.max(0, usedMicros - budgetMicros);
     const spendable = Math.max(budgetMicros / 10, budgetMicros - excessMicros);
-    this.setAllowance(Math.floor(spendable / microsPerRecord));
+    this.setAllowance(Math.floor(spendable / microsPerExchange));
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.capture.setDiscardQueued(false);
     this.setAllowance(UNLIMITED);
   }
 
@@ -111,12 +107,12 @@ export class CpuLimit {
     return { ...this.counts };
   }
 
-  private setAllowance(records: number): void {
-    this.allowance = records;
-    this.capture.setDataAllowance(records);
+  private setAllowance(exchanges: number): void {
+    this.allowance = exchanges;
+    this.capture.setExchangeAllowance(exchanges);
   }
 
   private sample(): Sample {
-    return { cpuMicros: this.cpuMicros(), atMs: this.nowMs(), passed: this.capture.dataRecordsPassed() };
+    return { cpuMicros: this.cpuMicros(), atMs: this.nowMs(), passed: this.capture.exchangesAdmitted() };
   }
 }

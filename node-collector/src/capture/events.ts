@@ -46,6 +46,11 @@ export interface DataEvent extends ConnIdentity {
   readonly data: Buffer;
   readonly protocol: Protocol;
   readonly role: Role;
+  /**
+   * The kernel left these `size` bytes out whole under the collector's CPU limit (`data` is empty): they run
+   * from the start of an exchange to the start of the next admitted one.
+   */
+  readonly shed?: boolean;
 }
 
 export interface CloseEvent extends ConnIdentity {

@@ -30,10 +30,8 @@ export interface NativeCounters {
   batches: number;
   batchesDropped: number;
   recordsDropped: number;
-  /** Data records the reader discarded for want of allowance. */
-  recordsShed: number;
-  /** Data records the reader handed on. */
-  dataPassed: number;
+  /** By enum loupe_exchange_counter: exchanges admitted, shed on the client side, on the server side; bytes shed. */
+  exchanges: number[];
 }
 
 export interface ProgramStats {
@@ -49,8 +47,8 @@ export interface NativeTracer {
   programs(): ProgramStats[];
   /** Marks or unmarks a process for full capture; false when the kernel map is full. */
   setFullCapture(tgid: number, on: boolean): boolean;
-  /** Data records the reader may still hand on (negative: no limit); it discards and counts the rest. */
-  setDataAllowance(records: number): void;
+  /** Exchanges the kernel side may still admit (negative: no limit); it sheds and counts the rest. */
+  setExchangeAllowance(exchanges: number): void;
 }
 
 export interface CaptureAddon {

@@ -42,12 +42,18 @@ export interface CaptureCounters {
   records: number;
   bytes: number;
   malformed: number;
-  /** Records the kernel or the reader could not deliver, by reason. */
+  /**
+   * What capture turned away, by reason: records the kernel or the reader could not deliver, and exchanges
+   * (requests with their answers) shed whole under the CPU limit, as `cpu_limit_client` and `cpu_limit_server`.
+   */
   drops: Record<string, number>;
   dropsTotal: number;
   /** Batch bytes held unparsed while the consumer is busy, now and at most. */
   heldBytes: number;
   heldBytesMax: number;
+  /** Exchanges the kernel side admitted on connections of a known protocol, and bytes it shed. */
+  exchangesAdmitted: number;
+  shedBytes: number;
 }
 
 export class SocketCapture {
@@ -55,9 +61,6 @@ export class SocketCapture {
   private readonly decoded: DecodeCounters = { records: 0, malformed: 0 };
   /** The tracer's counters as they stood at close: the kernel maps they come from are gone after it. */
   private finalNative: NativeCounters | undefined;
-  private discardQueued = false;
-  /** Data records already queued for JavaScript when the CPU limit was passed, discarded here unparsed. */
-  private shedQueued = 0;
   private held: HeldBatches | null = null;
   private readonly heldBytes: number;
 
@@ -99,15 +102,11 @@ export class SocketCapture {
     onBatchEnd: () => void,
     isBusy: () => boolean = () => false,
   ): void {
-    const shedData = (event: CaptureEvent) => {
-      if (event.kind === 'data') this.shedQueued += 1;
-      else onEvent(event);
-    };
     const held = new HeldBatches({
       maxBytes: this.heldBytes,
       isBusy,
       deliver: (batch) => {
-        decodeBatch(batch, this.discardQueued ? shedData : onEvent, this.decoded);
+        decodeBatch(batch, onEvent, this.decoded);
         onBatchEnd();
       },
     });
@@ -132,15 +131,17 @@ export class SocketCapture {
     const held = this.held?.counters ?? { heldBytes: 0, maxHeldBytes: 0, droppedRecords: 0 };
     const heldDropped = held.droppedRecords;
     drops['held_full'] = heldDropped;
-    const shed = native.recordsShed + this.shedQueued;
-    drops['cpu_limit'] = shed;
+    const [admitted = 0, shedClient = 0, shedServer = 0, shedBytes = 0] = native.exchanges;
+    drops['cpu_limit_client'] = shedClient;
+    drops['cpu_limit_server'] = shedServer;
     // read_fault and iov_truncated still deliver the record (without all of its payload): not lost rows.
     const dropsTotal =
       (drops['ringbuf_full'] ?? 0) +
       (drops['conn_table_full'] ?? 0) +
       native.recordsDropped +
       heldDropped +
-      shed;
+      shedClient +
+      shedServer;
     return {
       records: native.records,
       bytes: native.bytes,
@@ -149,6 +150,8 @@ export class SocketCapture {
       dropsTotal,
       heldBytes: held.heldBytes,
       heldBytesMax: held.maxHeldBytes,
+      exchangesAdmitted: admitted,
+      shedBytes,
     };
   }
 
@@ -156,19 +159,17 @@ export class SocketCapture {
     return this.tracer.programs();
   }
 
-  /** Data records the reader may still hand on (negative: no limit); the rest are counted as cpu_limit drops. */
-  setDataAllowance(records: number): void {
-    this.tracer.setDataAllowance(records);
+  /**
+   * Exchanges the kernel side may still admit (negative: no limit). The rest are shed whole, before any copy,
+   * and counted as cpu_limit_client and cpu_limit_server drops.
+   */
+  setExchangeAllowance(exchanges: number): void {
+    this.tracer.setExchangeAllowance(exchanges);
   }
 
-  /** While on, data records already queued for JavaScript are discarded unparsed (cpu_limit drops too). */
-  setDiscardQueued(on: boolean): void {
-    this.discardQueued = on;
-  }
-
-  /** Data records the reader has handed on so far. */
-  dataRecordsPassed(): number {
-    return this.tracer.counters().dataPassed;
+  /** Exchanges admitted so far. */
+  exchangesAdmitted(): number {
+    return this.tracer.counters().exchanges[0] ?? 0;
   }
 
   /** Copies up to fullCaptureBytes per syscall of this process from now on (or stops); false when full. */

@@ -16,6 +16,7 @@ export const WIRE = {
     role: 25,
     protocol: 26,
     direction: 27,
+    flags: 28,
   },
   data: { size: 48, pos: 32, size_field: 40, captured: 44 },
   open: {
@@ -39,6 +40,8 @@ const KIND_OPEN = 1;
 const KIND_DATA = 2;
 const KIND_CLOSE = 3;
 const AF_INET = 2;
+/** enum loupe_record_flags */
+const FLAG_SHED = 1;
 
 const ROLES: readonly Role[] = ['unknown', 'client', 'server'];
 const PROTOCOLS: readonly Protocol[] = ['unknown', 'http1', 'pgsql', 'mysql'];
@@ -123,6 +126,7 @@ function decodeRecord(b: Buffer, at: number, size: number): CaptureEvent | undef
       data: b.subarray(at + d.size, at + d.size + captured),
       protocol,
       role,
+      shed: (b.readUInt32LE(at + h.flags) & FLAG_SHED) !== 0,
     };
   }
   if (kind === KIND_OPEN && size >= WIRE.open.size) {

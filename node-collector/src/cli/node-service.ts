@@ -53,8 +53,9 @@ ${brokerFlags}  --data-dir DIR        where the node's DuckDB file lives (defaul
   --full-bodies LIST    services whose bodies are kept whole, up to --full-body-bytes: process names, each
                         optionally with the port it serves on (e.g. api:8080,billing), for faithful replays
   --full-body-bytes N   body size kept for --full-bodies services (default 1MiB, at most 16MiB)
-  --cpu-limit CORES     cores the collector may use on average (e.g. 0.5); above it, payload records are shed
-                        before they are parsed and counted as cpu_limit drops (default: no limit)
+  --cpu-limit CORES     cores the collector may use on average (e.g. 0.5); above it, the kernel side sheds
+                        whole exchanges (a request and its answer) and counts them as cpu_limit_client and
+                        cpu_limit_server drops (default: no limit)
   --retention-age D     delete rows older than this (default 24h)
   --retention-size S    keep the store under this size (default 1GiB)
   -h, --help            this text`;

@@ -14,6 +14,8 @@ export interface StreamSink {
   onData(data: Buffer, tsNs: number): void;
   /** The next `length` bytes of the stream will never be seen (not captured, or lost). */
   onGap(length: number, tsNs: number): void;
+  /** The next `length` bytes were left out whole by the kernel's load shedding: exchanges, not cut messages. */
+  onShed(length: number, tsNs: number): void;
 }
 
 /** Shared by all streams of a tracker, so the caller reads totals without walking connections. */
@@ -25,6 +27,8 @@ export interface ByteStreamCounters {
   gapBytes: number;
   /** Missing ranges given up on because the reorder buffer was full or the waiting chunks were too old. */
   holesSkipped: number;
+  /** Bytes of exchanges the kernel shed under the CPU limit, reported to sinks as such (not as gaps). */
+  shedBytes: number;
 }
 
 export interface ByteStreamLimits {
@@ -43,7 +47,7 @@ export const DEFAULT_STREAM_LIMITS: ByteStreamLimits = {
 };
 
 export function newByteStreamCounters(): ByteStreamCounters {
-  return { droppedBytes: 0, gaps: 0, gapBytes: 0, holesSkipped: 0 };
+  return { droppedBytes: 0, gaps: 0, gapBytes: 0, holesSkipped: 0, shedBytes: 0 };
 }
 
 interface PendingChunk {
@@ -52,6 +56,7 @@ interface PendingChunk {
   /** A private copy: the capture batch it came from must not be pinned while the chunk waits. */
   readonly data: Buffer;
   readonly tsNs: number;
+  readonly shed: boolean;
 }
 
 export class ByteStream {
@@ -88,10 +93,11 @@ export class ByteStream {
   }
 
   /**
-   * Accepts one captured chunk: `size` bytes at `pos` of which `data` is the captured prefix.
-   * Callers guarantee `data.length <= size` and non-negative integer positions.
+   * Accepts one captured chunk: `size` bytes at `pos` of which `data` is the captured prefix; with `shed`, a
+   * range the kernel left out whole (no data). Callers guarantee `data.length <= size` and non-negative
+   * integer positions.
    */
-  push(pos: number, size: number, data: Buffer, tsNs: number): void {
+  push(pos: number, size: number, data: Buffer, tsNs: number, shed = false): void {
     if (size <= 0) return;
     if (this.next === undefined) this.next = pos;
     if (pos > this.next) {
@@ -102,11 +108,11 @@ export class ByteStream {
         else this.skipHoleTo(pos, tsNs);
       }
       if (pos > this.next) {
-        this.hold(pos, size, data, tsNs);
+        this.hold(pos, size, data, tsNs, shed);
         return;
       }
     }
-    this.deliver(pos, size, data, tsNs);
+    this.deliver(pos, size, data, tsNs, shed);
     this.drainPending();
   }
 
@@ -135,7 +141,7 @@ export class ByteStream {
     );
   }
 
-  private hold(pos: number, size: number, data: Buffer, tsNs: number): void {
+  private hold(pos: number, size: number, data: Buffer, tsNs: number, shed: boolean): void {
     let at = this.pending.length;
     while (at > 0 && this.pending[at - 1]!.pos > pos) at--;
     const previous = this.pending[at - 1];
@@ -148,7 +154,7 @@ export class ByteStream {
       this.counters.droppedBytes += data.length;
       return;
     }
-    this.pending.splice(at, 0, { pos, size, data: Buffer.from(data), tsNs });
+    this.pending.splice(at, 0, { pos, size, data: Buffer.from(data), tsNs, shed });
     this.buffered += data.length;
   }
 
@@ -167,13 +173,13 @@ export class ByteStream {
     while (first !== undefined && first.pos <= this.next!) {
       this.pending.shift();
       this.buffered -= first.data.length;
-      this.deliver(first.pos, first.size, first.data, first.tsNs);
+      this.deliver(first.pos, first.size, first.data, first.tsNs, first.shed);
       first = this.pending[0];
     }
   }
 
   /** Hands over the part of a chunk at or beyond `next`; the chunk must start at or before `next`. */
-  private deliver(pos: number, size: number, data: Buffer, tsNs: number): void {
+  private deliver(pos: number, size: number, data: Buffer, tsNs: number, shed: boolean): void {
     const next = this.next!;
     const end = pos + size;
     if (end <= next) {
@@ -189,7 +195,13 @@ export class ByteStream {
       this.counters.droppedBytes += data.length;
     }
     const uncaptured = size - Math.max(skip, data.length);
-    if (uncaptured > 0) this.reportGap(uncaptured, tsNs);
+    if (uncaptured <= 0) return;
+    if (shed) {
+      this.counters.shedBytes += uncaptured;
+      this.sink.onShed(uncaptured, tsNs);
+    } else {
+      this.reportGap(uncaptured, tsNs);
+    }
   }
 
   private reportGap(length: number, tsNs: number): void {

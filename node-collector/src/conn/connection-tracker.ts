@@ -35,6 +35,12 @@ export interface ProtocolSession {
   onData(direction: Direction, data: Buffer, tsNs: number): void;
   /** `length` bytes of one direction are missing at this point of the stream. */
   onGap(direction: Direction, length: number, tsNs: number): void;
+  /**
+   * `length` bytes of one direction were left out whole by the kernel's load shedding: whole exchanges, from
+   * the start of one to the start of the next admitted one. A session that stands between messages there
+   * skips them quietly; without this method they are a gap.
+   */
+  onShed?(direction: Direction, length: number, tsNs: number): void;
   /** No more bytes: the connection closed (`closed`), or its state is being dropped (expired or evicted). */
   onEnd(closed: boolean): void;
 }
@@ -285,7 +291,7 @@ export class ConnectionTracker {
     const stream = event.direction === 'egress' ? conn.egress : conn.ingress;
     if (event.direction === 'egress') conn.bytesSent += event.size;
     else conn.bytesRecv += event.size;
-    if (stream !== undefined) stream.push(event.pos, event.size, data, event.tsNs);
+    if (stream !== undefined) stream.push(event.pos, event.size, data, event.tsNs, event.shed === true);
     else this.counters.unparsedBytes += data.length;
   }
 
@@ -425,6 +431,8 @@ function sessionSink(session: ProtocolSession, direction: Direction): StreamSink
   return {
     onData: (data, tsNs) => session.onData(direction, data, tsNs),
     onGap: (length, tsNs) => session.onGap(direction, length, tsNs),
+    onShed: (length, tsNs) =>
+      session.onShed ? session.onShed(direction, length, tsNs) : session.onGap(direction, length, tsNs),
   };
 }
 

@@ -89,6 +89,11 @@ export function postgresEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** What a driver needs to log in to the test PostgreSQL on `port` (node-postgres' client options). */
+export function postgresLogin(port: number) {
+  return { host: '127.0.0.1', port, user: DB_USER, password: DB_PASSWORD, database: 'postgres' };
+}
+
 export async function startMariadb(port: number): Promise<DatabaseServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-mariadb-'));
   const data = path.join(dir, 'data');

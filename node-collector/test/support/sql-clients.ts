@@ -4,19 +4,13 @@
  */
 import pg from 'pg';
 import mysql from 'mysql2/promise';
-import { DB_PASSWORD, DB_USER } from './databases.js';
+import { DB_PASSWORD, DB_USER, postgresLogin } from './databases.js';
 
 const [driver, portText] = process.argv.slice(2);
 const port = Number(portText);
 
 async function runPg(): Promise<unknown> {
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port,
-    user: DB_USER,
-    password: DB_PASSWORD,
-    database: 'postgres',
-  });
+  const client = new pg.Client(postgresLogin(port));
   await client.connect();
   // Unnamed statement (extended protocol), then one named statement executed twice.
   const sum = await client.query('SELECT $1::int + $2::int AS s', [20, 22]);

@@ -77,6 +77,12 @@ export function formatStatus(status: StatusResponse): string {
     const most = status.heldBytesMax === undefined ? '' : ` (at most ${humanBytes(status.heldBytesMax)})`;
     lines.push(['held unparsed', `${humanBytes(status.heldBytes)}${most}`]);
   }
+  const shedClient = status.dropsByReason?.['cpu_limit_client'] ?? 0;
+  const shedServer = status.dropsByReason?.['cpu_limit_server'] ?? 0;
+  if (shedClient + shedServer > 0) {
+    // Counted in drops too: whole requests the CPU limit left out, by the side they were seen on.
+    lines.push(['shed (cpu limit)', `${shedServer} server, ${shedClient} client requests`]);
+  }
   const width = Math.max(...lines.map(([label]) => label.length));
   return lines.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
 }

@@ -234,6 +234,11 @@ export class HttpParser {
     }
   }
 
+  /** Whether the parser stands between two messages, in sync: the next byte starts a message. */
+  get betweenMessages(): boolean {
+    return this.state === 'start' && this.lineLen === 0 && !this.desynced && this.draft === undefined;
+  }
+
   /** The next `length` bytes of the stream are missing. */
   onGap(length: number, tsNs: number): void {
     if (length <= 0 || this.state === 'opaque') return;

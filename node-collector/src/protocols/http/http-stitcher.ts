@@ -153,6 +153,21 @@ export class HttpStitcher implements ProtocolSession {
     else if (this.sniffs !== undefined) this.sniffs[direction].length = 0;
   }
 
+  /**
+   * Whole exchanges left out: nothing to do when nothing is unpaired and each direction stands between messages,
+   * or has not shown a byte yet (a connection whose first exchanges were shed).
+   */
+  onShed(direction: Direction, length: number, tsNs: number): void {
+    const settled =
+      this.requests.length === 0 &&
+      this.responses.length === 0 &&
+      DIRECTIONS.every((d) => {
+        const parser = this.parserFor(d);
+        return parser !== undefined ? parser.betweenMessages : (this.sniffs?.[d].length ?? 0) === 0;
+      });
+    if (!settled) this.onGap(direction, length, tsNs);
+  }
+
   onEnd(closed: boolean): void {
     // Requests first, so that a response delimited by the close still finds the request it answers.
     this.requestParser?.end(closed);

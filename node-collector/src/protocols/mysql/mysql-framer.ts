@@ -83,6 +83,11 @@ export class MysqlFramer {
     }
   }
 
+  /** Whether the framer stands between two packets, in sync: the next byte starts a packet header. */
+  get betweenPackets(): boolean {
+    return this.inSync && this.current === undefined && this.remaining === 0 && this.header.length === 0;
+  }
+
   onGap(length: number, tsNs: number): void {
     if (!this.inSync) {
       // Still scanning: held bytes no longer run on into what comes next.

@@ -197,6 +197,16 @@ export class MysqlSession implements ProtocolSession {
     (direction === this.clientDirection ? this.fromClient : this.fromServer).onGap(length, tsNs);
   }
 
+  /** Whole exchanges left out: nothing to do when both framers stand between packets with nothing unanswered. */
+  onShed(direction: Direction, length: number, tsNs: number): void {
+    const settled =
+      this.pending.length === 0 &&
+      this.answering === undefined &&
+      this.fromClient.betweenPackets &&
+      this.fromServer.betweenPackets;
+    if (!settled) this.onGap(direction, length, tsNs);
+  }
+
   onEnd(): void {
     if (this.stopped) return;
     let unpaired = this.pending.length;

@@ -302,6 +302,11 @@ export class PgsqlMessageReader {
     }
   }
 
+  /** Whether the reader stands between two messages, in sync: the next byte starts a message. */
+  get betweenMessages(): boolean {
+    return !this.stopped && !this.scanning && this.remaining < 0 && this.headerFill === 0;
+  }
+
   /** `length` bytes are missing: skipped inside a body of known length, otherwise boundaries are lost. */
   onGap(length: number, tsNs: number): void {
     if (this.stopped || this.scanning) return;

@@ -247,6 +247,16 @@ export class PgsqlSession implements ProtocolSession {
     this.readerFor(direction)?.onGap(length, tsNs);
   }
 
+  /** Whole exchanges left out: nothing to do when both readers stand between messages with nothing pending. */
+  onShed(direction: Direction, length: number, tsNs: number): void {
+    const settled =
+      this.pending.length === 0 &&
+      this.batchError === undefined &&
+      this.frontend?.betweenMessages === true &&
+      this.backend?.betweenMessages === true;
+    if (!settled) this.onGap(direction, length, tsNs);
+  }
+
   onEnd(): void {
     if (this.stopped) return;
     this.stopped = true;
