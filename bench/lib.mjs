@@ -18,6 +18,7 @@ import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export { sleep };
 
@@ -780,6 +781,40 @@ export function header(title) {
   console.log(`\n=== ${title} ===`);
   console.log(`machine: ${machineLine()}`);
   console.log(`date: ${new Date().toISOString()}, commit ${commitLine()}`);
+}
+
+/**
+ * The ping-pong of bench/syscall-pingpong.c, built with gcc into a temporary directory, with the exchanges and
+ * rounds given by --exchanges (default 100,000) and --rounds (default 3); checks for root and prints the header
+ * `title(exchanges, rounds)`. `run()` returns the ns per exchange and per other syscall the program printed;
+ * `remove()` deletes the build.
+ */
+export async function pingpongBench(title) {
+  const { values } = parseArgs({
+    options: {
+      exchanges: { type: 'string', default: '100000' },
+      rounds: { type: 'string', default: '3' },
+    },
+  });
+  const exchanges = Number(values.exchanges);
+  const rounds = Number(values.rounds);
+  requireRoot();
+  header(title(exchanges, rounds));
+  const build = tempDir('loupe-bench-pingpong-');
+  const binary = path.join(build.dir, 'syscall-pingpong');
+  await runCommand('gcc', ['-O2', '-o', binary, path.join(benchDir, 'syscall-pingpong.c')]);
+  return {
+    exchanges,
+    rounds,
+    async run() {
+      const out = await runCommand(binary, [String(exchanges)]);
+      return {
+        exchange: Number(/([\d.]+) ns per exchange/.exec(out)?.[1]),
+        other: Number(/([\d.]+) ns per other syscall/.exec(out)?.[1]),
+      };
+    },
+    remove: () => build.remove(),
+  };
 }
 
 export function requireRoot() {

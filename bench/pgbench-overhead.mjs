@@ -10,7 +10,7 @@
  * sheds whole statements with their answers before any copy, counted per side; the server-side count accounts
  * for the statements not stored.
  *
- * Usage: node bench/pgbench-overhead.mjs [--seconds 8] [--cpu-limit CORES]
+ * Usage: node bench/pgbench-overhead.mjs [--rounds 3] [--seconds 8] [--cpu-limit CORES]
  */
 import console from 'node:console';
 import path from 'node:path';
@@ -27,7 +27,11 @@ const STATEMENTS_PER_TRANSACTION = 7;
 /** In prepared mode every statement of the transaction, BEGIN and END too, is an Execute. */
 const EXECUTES_STORED = `SELECT count(*) AS n FROM pgsql_events WHERE role = 'server' AND req_cmd = 'Execute'`;
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '8' }, 'cpu-limit': { type: 'string' } },
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '8' },
+    'cpu-limit': { type: 'string' },
+  },
 });
 const seconds = Number(values.seconds);
 const cpuLimit = values['cpu-limit'];
@@ -61,7 +65,7 @@ try {
   const kernelOnly = [];
   const on = [];
   const capture = [];
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < Number(values.rounds); round++) {
     off.push(await pgbenchRound());
     console.log(`round ${round + 1} without collector: ${fmt.n(off[round].tps, 0)} tps`);
     const loupe = await startLoupe('pgbench', loupeArgs);

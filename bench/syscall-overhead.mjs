@@ -12,46 +12,24 @@
  * Usage: node bench/syscall-overhead.mjs [--exchanges 100000] [--rounds 3]
  */
 import console from 'node:console';
-import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
-  benchDir,
   bpfRunTime,
   enableBpfStats,
   fmt,
-  header,
   median,
   noise,
-  requireRoot,
-  runCommand,
+  pingpongBench,
   startLoupe,
-  tempDir,
   waitForQuietMachine,
   warnIfForeignCollectors,
 } from './lib.mjs';
 
-const { values } = parseArgs({
-  options: {
-    exchanges: { type: 'string', default: '100000' },
-    rounds: { type: 'string', default: '3' },
-  },
-});
-const exchanges = Number(values.exchanges);
-const rounds = Number(values.rounds);
-
-requireRoot();
-header(`syscall overhead: ${exchanges} loopback request/response exchanges per run, ${rounds} rounds`);
-
-const build = tempDir('loupe-bench-pingpong-');
-const binary = path.join(build.dir, 'syscall-pingpong');
-await runCommand('gcc', ['-O2', '-o', binary, path.join(benchDir, 'syscall-pingpong.c')]);
-async function pingpong() {
-  const out = await runCommand(binary, [String(exchanges)]);
-  return {
-    exchange: Number(/([\d.]+) ns per exchange/.exec(out)?.[1]),
-    other: Number(/([\d.]+) ns per other syscall/.exec(out)?.[1]),
-  };
-}
+const pp = await pingpongBench(
+  (exchanges, rounds) =>
+    `syscall overhead: ${exchanges} loopback request/response exchanges per run, ${rounds} rounds`,
+);
+const { exchanges, rounds } = pp;
+const pingpong = pp.run;
 
 const off = [];
 const on = [];
@@ -87,7 +65,7 @@ try {
 } finally {
   stats?.restore();
   await loupe?.stop();
-  build.remove();
+  pp.remove();
 }
 
 const offNs = median(off.map((r) => r.exchange));

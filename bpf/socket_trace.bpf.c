@@ -447,11 +447,11 @@ static __always_inline void infer(struct conn_state *st, __u32 tgid, __s32 fd, _
 		st->role = (r.is_request == (direction == LOUPE_DIR_INGRESS)) ? LOUPE_ROLE_SERVER : LOUPE_ROLE_CLIENT;
 }
 
-static __always_inline void count_exchange(__u32 counter, __u64 n)
+static __always_inline void count_exchange(__u32 counter)
 {
 	__u64 *v = bpf_map_lookup_elem(&exchanges, &counter);
 	if (v)
-		*v += n;
+		*v += 1;
 }
 
 /* Whether an exchange that begins with these bytes sets up state that later exchanges are stored with, and so is
@@ -528,10 +528,10 @@ static __always_inline void begin_exchange(__u32 tgid, __s32 fd, struct conn_sta
 		report_shed(tgid, fd, st);
 		if (st->exchanges < SQL_SETUP_EXCHANGES)
 			st->exchanges++;
-		count_exchange(LOUPE_EXCH_ADMITTED, 1);
+		count_exchange(LOUPE_EXCH_ADMITTED);
 	} else {
 		st->flags |= CONN_SHEDDING;
-		count_exchange(st->role == LOUPE_ROLE_CLIENT ? LOUPE_EXCH_SHED_CLIENT : LOUPE_EXCH_SHED_SERVER, 1);
+		count_exchange(st->role == LOUPE_ROLE_CLIENT ? LOUPE_EXCH_SHED_CLIENT : LOUPE_EXCH_SHED_SERVER);
 	}
 }
 
@@ -541,7 +541,6 @@ static __always_inline void extend_shed(struct conn_state *st, __u8 dir, __u64 p
 	if (!st->shed_len[d])
 		st->shed_pos[d] = pos;
 	st->shed_len[d] += size;
-	count_exchange(LOUPE_EXCH_SHED_BYTES, size);
 }
 
 /* Load shedding under the collector's CPU limit, decided per exchange: when a request-direction chunk follows an

@@ -34,8 +34,7 @@ enum loupe_exchange_counter {
 	LOUPE_EXCH_ADMITTED = 0,     /* exchanges begun on connections of a known protocol and role */
 	LOUPE_EXCH_SHED_CLIENT = 1,  /* exchanges left out, on the client's side of a connection */
 	LOUPE_EXCH_SHED_SERVER = 2,  /* and on the server's side */
-	LOUPE_EXCH_SHED_BYTES = 3,   /* bytes the shed exchanges moved */
-	LOUPE_EXCH__COUNT = 4,
+	LOUPE_EXCH__COUNT = 3,
 };
 
 /* Every record starts with this header. */

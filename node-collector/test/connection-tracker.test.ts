@@ -547,24 +547,25 @@ describe('ConnectionTracker', () => {
     assert.equal(tracker.counters.parseErrors, 0);
   });
 
-  it('evicts the least recently used connection when full', () => {
+  it('evicts the least recently used connection when full, its use known to a second', () => {
+    const S = 1_000_000_000;
     const { tracker, stats } = setup({ maxConnections: 2 });
-    tracker.handleEvent(openEvent({ connKey: 'a', tsNs: 1, remotePort: 1 }));
-    tracker.handleEvent(openEvent({ connKey: 'b', tsNs: 2, remotePort: 2 }));
-    tracker.handleEvent(dataEvent('ingress', 0, 'GET / HTTP/1.1\r\n', 3, { connKey: 'a' }));
-    tracker.handleEvent(openEvent({ connKey: 'c', tsNs: 4, remotePort: 3 }));
+    tracker.handleEvent(openEvent({ connKey: 'a', tsNs: 1 * S, remotePort: 1 }));
+    tracker.handleEvent(openEvent({ connKey: 'b', tsNs: 2 * S, remotePort: 2 }));
+    tracker.handleEvent(dataEvent('ingress', 0, 'GET / HTTP/1.1\r\n', 3 * S, { connKey: 'a' }));
+    tracker.handleEvent(openEvent({ connKey: 'c', tsNs: 4 * S, remotePort: 3 }));
     assert.equal(tracker.connectionCount, 2);
     assert.equal(tracker.counters.evictedConns, 1);
     assert.deepEqual(
       stats.map((s) => [s.remotePort, s.timeNs, s.connOpen, s.connClose]),
       [
-        [1, 1, true, false],
-        [2, 2, true, false],
-        [2, 4, false, false],
-        [3, 4, true, false],
+        [1, 1 * S, true, false],
+        [2, 2 * S, true, false],
+        [2, 4 * S, false, false],
+        [3, 4 * S, true, false],
       ],
     );
-    tracker.endAll(5);
+    tracker.endAll(5 * S);
     assert.deepEqual(
       stats.slice(4).map((s) => s.remotePort),
       [1, 3],

@@ -30,7 +30,7 @@ export interface NativeCounters {
   batches: number;
   batchesDropped: number;
   recordsDropped: number;
-  /** By enum loupe_exchange_counter: exchanges admitted, shed on the client side, on the server side; bytes shed. */
+  /** By enum loupe_exchange_counter: exchanges admitted, shed on the client side, and on the server side. */
   exchanges: number[];
 }
 

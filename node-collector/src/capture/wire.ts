@@ -58,6 +58,28 @@ function readCString(b: Buffer, at: number, max: number): string {
   return b.toString('utf8', at, end < 0 || end > at + max ? at + max : end);
 }
 
+/**
+ * The connection keys decoded last, by a hash of tgid and fd: a batch holds runs of records of a few busy
+ * connections, and reusing the key string they had (its hash already computed) spares building and hashing a new
+ * one for every record.
+ */
+const KEY_CACHE_SLOTS = 64;
+const keyCache: { tgid: number; fd: number; generation: number; key: string }[] = Array.from(
+  { length: KEY_CACHE_SLOTS },
+  () => ({ tgid: -1, fd: -1, generation: -1, key: '' }),
+);
+
+function connKeyOf(tgid: number, fd: number, generation: number): string {
+  const slot = keyCache[(tgid ^ (fd * 31)) & (KEY_CACHE_SLOTS - 1)]!;
+  if (slot.tgid !== tgid || slot.fd !== fd || slot.generation !== generation) {
+    slot.tgid = tgid;
+    slot.fd = fd;
+    slot.generation = generation;
+    slot.key = `${tgid}:${fd}:${generation}`;
+  }
+  return slot.key;
+}
+
 export interface DecodeCounters {
   records: number;
   malformed: number;
@@ -108,7 +130,7 @@ function decodeRecord(b: Buffer, at: number, size: number): CaptureEvent | undef
   const kind = b[at + h.kind];
   const role = ROLES[b[at + h.role] ?? 0] ?? 'unknown';
   const protocol = PROTOCOLS[b[at + h.protocol] ?? 0] ?? 'unknown';
-  const connKey = `${tgid}:${fd}:${generation}`;
+  const connKey = connKeyOf(tgid, fd, generation);
 
   if (kind === KIND_DATA && size >= WIRE.data.size) {
     const d = WIRE.data;

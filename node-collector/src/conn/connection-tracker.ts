@@ -120,6 +120,8 @@ export interface ConnectionTrackerOptions {
 
 export const DEFAULT_MAX_CONNECTIONS = 32_768;
 export const DEFAULT_IDLE_TIMEOUT_NS = 300_000_000_000;
+/** How stale a connection's place in the LRU order may grow before a touch moves it (see `connections`). */
+const REORDER_AFTER_NS = 1_000_000_000;
 
 class TrackedConnection {
   localAddr = '';
@@ -134,6 +136,8 @@ class TrackedConnection {
   bytesSent = 0;
   bytesRecv = 0;
   lastSeenNs: number;
+  /** When the connection last moved to the young end of the tracker's order. */
+  orderedNs: number;
   session: ProtocolSession | undefined;
   egress: ByteStream | undefined;
   ingress: ByteStream | undefined;
@@ -149,6 +153,7 @@ class TrackedConnection {
     tsNs: number,
   ) {
     this.lastSeenNs = tsNs;
+    this.orderedNs = tsNs;
   }
 
   endpoint(): Endpoint {
@@ -167,10 +172,12 @@ class TrackedConnection {
 
 export class ConnectionTracker {
   readonly counters: TrackerCounters = newTrackerCounters();
-  /** In least recently used order: a Map iterates in insertion order and touched entries are re-inserted. */
+  /**
+   * In least recently used order, to a second: a Map iterates in insertion order, and a connection is re-inserted
+   * when touched a second or more after its last move (not on every event: two Map operations per event cost
+   * more than the rest of the lookup).
+   */
   private readonly connections = new Map<string, TrackedConnection>();
-  /** Key touched last, so that a run of events on one connection does not re-insert it each time. */
-  private lastKey: string | undefined;
   private readonly maxConnections: number;
   private readonly idleTimeoutNs: number;
   private readonly streamLimits: ByteStreamLimits;
@@ -250,7 +257,7 @@ export class ConnectionTracker {
 
   private open(event: ConnOpenEvent): void {
     this.counters.openEvents++;
-    let conn = this.lookup(event.connKey);
+    let conn = this.lookup(event.connKey, event.tsNs);
     if (conn === undefined) {
       conn = this.add(event.connKey, event.tgid, event.tsNs);
     } else if (!conn.opened) {
@@ -281,7 +288,7 @@ export class ConnectionTracker {
       this.counters.badEvents++;
       data = data.subarray(0, event.size);
     }
-    const conn = this.lookup(event.connKey) ?? this.add(event.connKey, event.tgid, event.tsNs);
+    const conn = this.lookup(event.connKey, event.tsNs) ?? this.add(event.connKey, event.tgid, event.tsNs);
     conn.lastSeenNs = event.tsNs;
     if (isKnownRole(event.role)) conn.role = event.role;
     if (conn.protocol === 'unknown') conn.protocol = event.protocol;
@@ -335,12 +342,12 @@ export class ConnectionTracker {
   }
 
   /** Finds a connection and marks it most recently used. */
-  private lookup(key: string): TrackedConnection | undefined {
+  private lookup(key: string, tsNs: number): TrackedConnection | undefined {
     const conn = this.connections.get(key);
-    if (conn !== undefined && key !== this.lastKey) {
+    if (conn !== undefined && tsNs - conn.orderedNs >= REORDER_AFTER_NS) {
       this.connections.delete(key);
       this.connections.set(key, conn);
-      this.lastKey = key;
+      conn.orderedNs = tsNs;
     }
     return conn;
   }
@@ -355,7 +362,6 @@ export class ConnectionTracker {
     }
     const conn = new TrackedConnection(key, tgid, this.processName(tgid), tsNs);
     this.connections.set(key, conn);
-    this.lastKey = key;
     return conn;
   }
 
@@ -368,7 +374,6 @@ export class ConnectionTracker {
     bytesRecv: number,
   ): void {
     this.connections.delete(conn.key);
-    if (this.lastKey === conn.key) this.lastKey = undefined;
     if (conn.session !== undefined) {
       try {
         conn.egress?.flush();
