@@ -11,6 +11,7 @@ import {
   type HttpMessageKind,
   type HttpParserOptions,
 } from '../src/protocols/http/http-parser.js';
+import { HeadCache, headersToJson } from '../src/protocols/http/head-cache.js';
 import { HeaderRedactor, REDACTED } from '../src/protocols/http/redact.js';
 
 interface Harness {
@@ -813,5 +814,57 @@ describe('HttpParser', () => {
       [[200, 0]],
     );
     assert.deepEqual([tunnel.switches, tunnel.counters.parseErrors], [1, 0]);
+  });
+});
+
+describe('HttpParser with a head cache', () => {
+  const head = (length: number) =>
+    `POST /orders HTTP/1.1\r\nHost: shop\r\nAuthorization: Bearer s3cret\r\nContent-Length: ${length}\r\n\r\n`;
+
+  it('takes a repeated head from the cache: same headers, framing from it, redaction kept', () => {
+    const headCache = new HeadCache();
+    const h = harness('request', { headCache });
+    h.parser.onData(Buffer.from(head(5) + 'first' + head(5) + 'other'), 1);
+    h.parser.onData(Buffer.from(head(5) + 'third'), 2);
+    assert.deepEqual(
+      h.messages.map((m) => m.body),
+      ['first', 'other', 'third'],
+    );
+    const [a, b, c] = h.messages;
+    assert.deepEqual(a!.headers, headers({ host: 'shop', authorization: REDACTED, 'content-length': '5' }));
+    assert.equal(b!.headers, a!.headers, 'the second head came from the cache');
+    assert.equal(c!.headers, a!.headers, 'in a later chunk too');
+    assert.equal(headCache.size, 1);
+    assert.equal(headersToJson(a!.headers), JSON.stringify(a!.headers));
+    assert.equal(h.counters.parseErrors, 0);
+  });
+
+  it('parses as before what it does not cache: a head split across chunks, a chunked message with trailers', () => {
+    const headCache = new HeadCache();
+    const h = harness('response', { headCache });
+    const chunked = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 1\r\n\r\n';
+    h.parser.onData(Buffer.from(chunked + chunked), 1);
+    const split = 'HTTP/1.1 204 No Content\r\nServer: t\r\n\r\n';
+    h.parser.onData(Buffer.from(split.slice(0, 30)), 2);
+    h.parser.onData(Buffer.from(split.slice(30)), 3);
+    assert.deepEqual(
+      h.messages.map((m) => [m.status, m.body, m.headers]),
+      [
+        [200, 'ok', headers({ 'transfer-encoding': 'chunked', 'x-sum': '1' })],
+        [200, 'ok', headers({ 'transfer-encoding': 'chunked', 'x-sum': '1' })],
+        [204, '', headers({ server: 't' })],
+      ],
+    );
+    assert.notEqual(h.messages[1]!.headers, h.messages[0]!.headers, 'trailers add to a head: never shared');
+    assert.equal(headCache.size, 0);
+  });
+
+  it('stays bounded: full, it is emptied and counts it', () => {
+    const headCache = new HeadCache(2);
+    const h = harness('request', { headCache });
+    for (const length of [1, 2, 3]) h.parser.onData(Buffer.from(head(length) + 'x'.repeat(length)), length);
+    assert.equal(h.messages.length, 3);
+    assert.equal(headCache.clears, 1);
+    assert.equal(headCache.size, 1);
   });
 });

@@ -18,6 +18,7 @@ import { statSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { join } from 'node:path';
 import { DuckDBConnection, DuckDBDataChunk, DuckDBInstance } from '@duckdb/node-api';
+import { headersToJson } from '../protocols/http/head-cache.js';
 import {
   CHUNK_ROWS,
   ChunkColumnWriter,
@@ -184,13 +185,13 @@ function valuesOf(node: string): { [T in AppendedTable]: TableValues<T> } {
       version: (r) => r.version,
       req_method: (r) => r.reqMethod,
       req_path: (r) => r.reqPath,
-      req_headers: (r) => json(r.reqHeaders),
+      req_headers: (r) => headersToJson(r.reqHeaders),
       req_body: (r) => r.reqBody,
       req_body_size: (r) => r.reqBodySize,
       req_body_truncated: (r) => r.reqBodyTruncated,
       resp_status: (r) => r.respStatus,
       resp_message: (r) => r.respMessage,
-      resp_headers: (r) => json(r.respHeaders),
+      resp_headers: (r) => headersToJson(r.respHeaders),
       resp_body: (r) => r.respBody,
       resp_body_size: (r) => r.respBodySize,
       resp_body_truncated: (r) => r.respBodyTruncated,

@@ -9,6 +9,7 @@
  */
 
 import zlib from 'node:zlib';
+import { MAX_CACHED_HEAD_BYTES, type HeadCache } from './head-cache.js';
 import { hashNameByte, NAME_HASH_SEED, wellKnownName } from './header-names.js';
 import { internedText } from './interned-text.js';
 import { REDACTED, type HeaderRedactor } from './redact.js';
@@ -47,6 +48,8 @@ export interface HttpParserOptions {
   /** Body bytes kept for storage (after decoding); the true size is still counted. */
   readonly maxBodyBytes: number;
   readonly redactor: HeaderRedactor;
+  /** Heads parsed before, shared by the parsers of one configuration (the redactor decides their headers). */
+  readonly headCache?: HeadCache;
 }
 
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
@@ -106,6 +109,8 @@ const CHUNK_END_LINE_BYTES = 2;
 /** A line buffer grown by one long head is released after its message rather than kept per connection. */
 const MAX_RETAINED_LINE_BUFFER = 4 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** The end of a head: the last header line's CRLF, then the empty line's. */
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const STATUS_LINE_PREFIX = Buffer.from('HTTP/1.', 'latin1');
 /** Methods recognised where a request may start without a line break before it (resync, role sniffing). */
 export const KNOWN_METHODS: readonly string[] = [
@@ -149,7 +154,7 @@ export function headerFields(fields: Readonly<Record<string, string>> = {}): Rec
 
 /** A message being assembled. */
 class Draft {
-  readonly headers = headerFields();
+  headers = headerFields();
   /** Raw framing header values, kept apart from `headers` so that redaction can never change framing. */
   contentLength: string | undefined;
   transferEncoding: string | undefined;
@@ -191,6 +196,8 @@ export class HttpParser {
   private cursor = 0;
   private headBytes = 0;
   private draft: Draft | undefined;
+  /** The raw header lines of the head being parsed, when it is to be cached once parsed. */
+  private headKey: string | undefined;
   /** Body or chunk bytes still expected. */
   private remaining = 0;
 
@@ -326,10 +333,42 @@ export class HttpParser {
       this.desynced = false;
       this.headBytes = this.lineBytes;
       this.state = 'headers';
+      if (this.options.headCache !== undefined && line === data) this.takeCachedHead(data);
     } else if (found === 'too-long' && !this.desynced) {
       this.overflow();
     }
     return this.cursor;
+  }
+
+  /**
+   * Takes the head's header lines from the cache when they are all in this chunk and were seen before; otherwise
+   * remembers them, so that the head is cached once parsed line by line.
+   */
+  private takeCachedHead(data: Buffer): void {
+    const from = this.cursor;
+    // From the start line's CRLF: a head without header lines ends right after it.
+    const at = data.indexOf(HEAD_END, from - 2);
+    const end = at + HEAD_END.length;
+    if (
+      at < 0 ||
+      end - from > MAX_CACHED_HEAD_BYTES ||
+      this.headBytes + end - from > this.options.maxHeaderBytes
+    ) {
+      return;
+    }
+    const key = data.toString('latin1', from, end);
+    const cached = this.options.headCache!.get(key);
+    if (cached === undefined) {
+      this.headKey = key;
+      return;
+    }
+    const draft = this.draft!;
+    draft.headers = cached.headers;
+    draft.contentLength = cached.contentLength;
+    draft.contentEncoding = cached.contentEncoding;
+    this.headBytes += end - from;
+    this.cursor = end;
+    this.endOfHead();
   }
 
   /** Offset of a start line that begins after `start` inside the line, or -1. */
@@ -356,6 +395,7 @@ export class HttpParser {
       if (this.lineEnd > this.lineStart) {
         if (!this.addHeader(this.draft!, this.lineSource, this.lineStart, this.lineEnd)) this.fail();
       } else if (this.state === 'headers') {
+        this.cacheHead();
         this.endOfHead();
       } else {
         this.complete();
@@ -544,6 +584,19 @@ export class HttpParser {
     return true;
   }
 
+  /** Caches the head just parsed line by line, unless trailers may still add to its headers. */
+  private cacheHead(): void {
+    const key = this.headKey;
+    const draft = this.draft!;
+    if (key === undefined || draft.transferEncoding !== undefined) return;
+    this.headKey = undefined;
+    this.options.headCache!.set(key, {
+      headers: draft.headers,
+      contentLength: draft.contentLength,
+      contentEncoding: draft.contentEncoding,
+    });
+  }
+
   /** Decides how the body is delimited (RFC 9112 6.3). */
   private endOfHead(): void {
     const draft = this.draft!;
@@ -647,6 +700,7 @@ export class HttpParser {
 
   private reset(): void {
     this.draft = undefined;
+    this.headKey = undefined;
     this.state = 'start';
     this.headBytes = 0;
     this.remaining = 0;

@@ -24,6 +24,7 @@ import {
   type HttpParserCounters,
   type HttpParserOptions,
 } from './http-parser.js';
+import { HeadCache } from './head-cache.js';
 import { HeaderRedactor } from './redact.js';
 import { endpointMatches, type ServiceSelector } from '../../metadata/service-selector.js';
 
@@ -71,6 +72,7 @@ export function resolveHttpOptions(options: HttpOptions = {}): HttpStitcherOptio
       maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       redactor: new HeaderRedactor(options.redactHeaders),
+      headCache: new HeadCache(),
     },
     maxPendingMessages: options.maxPendingMessages ?? 64,
   };
