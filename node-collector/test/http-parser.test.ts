@@ -868,3 +868,20 @@ describe('HttpParser with a head cache', () => {
     assert.equal(headCache.size, 1);
   });
 });
+
+describe('HttpParser head cache keys', () => {
+  it('never caches a head whose empty line is a bare LF before a later CRLF CRLF', () => {
+    const headCache = new HeadCache();
+    const h = harness('request', { headCache });
+    // The head ends at "\n\n"; the body happens to hold CRLF CRLF. Cached under the longer key, a repeat of these
+    // bytes would skip the body.
+    const message = 'POST /a HTTP/1.1\r\nContent-Length: 8\n\nab\r\n\r\ncd';
+    h.parser.onData(Buffer.from(message + message), 1);
+    assert.deepEqual(
+      h.messages.map((m) => m.body),
+      ['ab\r\n\r\ncd', 'ab\r\n\r\ncd'],
+    );
+    assert.equal(headCache.size, 0);
+    assert.equal(h.counters.parseErrors, 0);
+  });
+});

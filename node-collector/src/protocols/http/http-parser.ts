@@ -196,8 +196,14 @@ export class HttpParser {
   private cursor = 0;
   private headBytes = 0;
   private draft: Draft | undefined;
-  /** The raw header lines of the head being parsed, when it is to be cached once parsed. */
+  /**
+   * The raw header lines of the head being parsed, when it is to be cached once parsed: bytes [from, headKeyEnd)
+   * of headKeySource, where the first CRLF CRLF after the start line ends. The head is cached only if parsing
+   * line by line ends it there too (a bare-LF empty line may end it sooner).
+   */
   private headKey: string | undefined;
+  private headKeySource: Buffer = EMPTY;
+  private headKeyEnd = 0;
   /** Body or chunk bytes still expected. */
   private remaining = 0;
 
@@ -360,6 +366,8 @@ export class HttpParser {
     const cached = this.options.headCache!.get(key);
     if (cached === undefined) {
       this.headKey = key;
+      this.headKeySource = data;
+      this.headKeyEnd = end;
       return;
     }
     const draft = this.draft!;
@@ -588,8 +596,10 @@ export class HttpParser {
   private cacheHead(): void {
     const key = this.headKey;
     const draft = this.draft!;
-    if (key === undefined || draft.transferEncoding !== undefined) return;
     this.headKey = undefined;
+    const endsThere = this.lineSource === this.headKeySource && this.cursor === this.headKeyEnd;
+    this.headKeySource = EMPTY;
+    if (key === undefined || !endsThere || draft.transferEncoding !== undefined) return;
     this.options.headCache!.set(key, {
       headers: draft.headers,
       contentLength: draft.contentLength,
@@ -701,6 +711,7 @@ export class HttpParser {
   private reset(): void {
     this.draft = undefined;
     this.headKey = undefined;
+    this.headKeySource = EMPTY;
     this.state = 'start';
     this.headBytes = 0;
     this.remaining = 0;
