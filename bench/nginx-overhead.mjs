@@ -16,8 +16,9 @@
  * sheds whole requests with their responses before any copy (counted per side), which trades captured requests
  * for the server's throughput. The server rows stored plus the server-side requests shed then account for every
  * request nginx served.
+ * With --nice N the collector runs at that nice value (`loupe up --nice`), below the traced server.
  *
- * Usage: node bench/nginx-overhead.mjs [--rounds 3] [--duration 5s] [--connections 16] [--cpu-limit CORES]
+ * Usage: node bench/nginx-overhead.mjs [--rounds 3] [--duration 5s] [--connections 16] [--cpu-limit CORES] [--nice N]
  */
 import console from 'node:console';
 import process from 'node:process';
@@ -49,11 +50,15 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5s' },
     connections: { type: 'string', default: '16' },
     'cpu-limit': { type: 'string' },
+    nice: { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
 const cpuLimit = values['cpu-limit'];
-const loupeArgs = cpuLimit === undefined ? [] : ['--cpu-limit', cpuLimit];
+const loupeArgs = [
+  ...(cpuLimit === undefined ? [] : ['--cpu-limit', cpuLimit]),
+  ...(values.nice === undefined ? [] : ['--nice', values.nice]),
+];
 
 requireRoot();
 header(
@@ -183,7 +188,7 @@ try {
     `RESULT nginx-overhead rps_off=${fmt.n(m(off, 'rps'))} rps_on=${fmt.n(m(on, 'rps'))} ` +
       `throughput_ratio=${fmt.r(throughput)} p50_ratio=${fmt.r(m(on, 'p50') / m(off, 'p50'))} ` +
       `p99_ratio=${fmt.r(m(on, 'p99') / m(off, 'p99'))} stored_ratio=${fmt.r(m(on, 'stored') / m(on, 'requests'))} ` +
-      `kernel_only_ratio=${fmt.r(kernelRatio)} cpu_limit=${cpuLimit ?? 'none'} ` +
+      `kernel_only_ratio=${fmt.r(kernelRatio)} cpu_limit=${cpuLimit ?? 'none'} nice=${values.nice ?? 0} ` +
       `collector_cores=${fmt.r(m(on, 'cores'))} noisy=${noise.noisy}`,
   );
 } finally {

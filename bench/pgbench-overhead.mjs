@@ -9,8 +9,9 @@
  * With --cpu-limit CORES the collector runs with that limit (`loupe up --cpu-limit`): above it, the kernel side
  * sheds whole statements with their answers before any copy, counted per side; the server-side count accounts
  * for the statements not stored.
+ * With --nice N the collector runs at that nice value (`loupe up --nice`), below the traced server.
  *
- * Usage: node bench/pgbench-overhead.mjs [--rounds 3] [--seconds 8] [--cpu-limit CORES]
+ * Usage: node bench/pgbench-overhead.mjs [--rounds 3] [--seconds 8] [--cpu-limit CORES] [--nice N]
  */
 import console from 'node:console';
 import path from 'node:path';
@@ -31,11 +32,15 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '8' },
     'cpu-limit': { type: 'string' },
+    nice: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
 const cpuLimit = values['cpu-limit'];
-const loupeArgs = cpuLimit === undefined ? [] : ['--cpu-limit', cpuLimit];
+const loupeArgs = [
+  ...(cpuLimit === undefined ? [] : ['--cpu-limit', cpuLimit]),
+  ...(values.nice === undefined ? [] : ['--nice', values.nice]),
+];
 
 requireRoot();
 header(

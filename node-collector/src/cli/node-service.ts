@@ -20,6 +20,7 @@ import { STORE_TABLES } from '../store/schema.js';
 import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../collector.js';
 import { MissingFeatureError } from '../capture/preflight.js';
 import { applyCollectorMemoryPolicy, MemoryGovernor } from './memory-policy.js';
+import { lowerPriority, parseNice } from './priority.js';
 import { parseBytes, parseCores, parseDurationMs, parsePort, UsageError } from './units.js';
 import { parseServiceSelectors, type ServiceSelector } from '../metadata/service-selector.js';
 
@@ -56,6 +57,8 @@ ${brokerFlags}  --data-dir DIR        where the node's DuckDB file lives (defaul
   --cpu-limit CORES     cores the collector may use on average (e.g. 0.5); above it, the kernel side sheds
                         whole exchanges (a request and its answer) and counts them as cpu_limit_client and
                         cpu_limit_server drops (default: no limit)
+  --nice N              run the collector at this nice value, 0-19 (default 0): above 0 it yields the CPU to
+                        the services it watches and counts as drops what it cannot take in meanwhile
   --retention-age D     delete rows older than this (default 24h)
   --retention-size S    keep the store under this size (default 1GiB)
   -h, --help            this text`;
@@ -88,6 +91,7 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
         'full-bodies': { type: 'string' },
         'full-body-bytes': { type: 'string' },
         'cpu-limit': { type: 'string' },
+        nice: { type: 'string' },
         'retention-age': { type: 'string' },
         'retention-size': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -105,7 +109,9 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
 
   let options: CollectorOptions;
   let port: number;
+  let nice = 0;
   try {
+    if (parsed.nice !== undefined) nice = parseNice(parsed.nice, '--nice');
     port = parsed.port !== undefined ? parsePort(parsed.port, '--port') : spec.defaultPort;
     options = {
       node: parsed.name ?? os.hostname(),
@@ -153,6 +159,8 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
   }
 
   applyCollectorMemoryPolicy();
+  // Before the store and the tracer start their threads, so that those inherit it.
+  if (nice > 0) lowerPriority(nice);
   let collector: Collector;
   try {
     collector = await Collector.start(options);
