@@ -51,8 +51,6 @@ export interface CaptureCounters {
   /** Batch bytes held unparsed while the consumer is busy, now and at most. */
   heldBytes: number;
   heldBytesMax: number;
-  /** Exchanges the kernel side admitted on connections of a known protocol. */
-  exchangesAdmitted: number;
 }
 
 export class SocketCapture {
@@ -130,7 +128,7 @@ export class SocketCapture {
     const held = this.held?.counters ?? { heldBytes: 0, maxHeldBytes: 0, droppedRecords: 0 };
     const heldDropped = held.droppedRecords;
     drops['held_full'] = heldDropped;
-    const [admitted = 0, shedClient = 0, shedServer = 0] = native.exchanges;
+    const [, shedClient = 0, shedServer = 0] = native.exchanges;
     drops['cpu_limit_client'] = shedClient;
     drops['cpu_limit_server'] = shedServer;
     // read_fault and iov_truncated still deliver the record (without all of its payload): not lost rows.
@@ -149,7 +147,6 @@ export class SocketCapture {
       dropsTotal,
       heldBytes: held.heldBytes,
       heldBytesMax: held.maxHeldBytes,
-      exchangesAdmitted: admitted,
     };
   }
 

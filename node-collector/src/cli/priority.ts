@@ -17,13 +17,8 @@ export function parseNice(text: string, flag: string): number {
 
 /**
  * Sets the nice value of every thread of this process. Linux keeps it per thread, and a thread inherits its
- * creator's: threads started afterwards (DuckDB's, the capture reader) get it too. Returns the threads set.
+ * creator's: threads started afterwards (DuckDB's, the capture reader) get it too.
  */
-export function lowerPriority(nice: number): number {
-  let threads = 0;
-  for (const tid of fs.readdirSync('/proc/self/task')) {
-    os.setPriority(Number(tid), nice);
-    threads += 1;
-  }
-  return threads;
+export function lowerPriority(nice: number): void {
+  for (const tid of fs.readdirSync('/proc/self/task')) os.setPriority(Number(tid), nice);
 }
