@@ -17,7 +17,9 @@
  *                 store's flush whenever 10k rows are pending (so nothing is dropped: the sustainable rate);
  *   4. store:     the records of 2 → EventStore alone;
  *   5. baseline:  the same records appended by DuckDB's appender alone (@duckdb/node-api, row by row, the
- *                 same schema, the same value conversions: timestamps, JSON headers), no EventStore.
+ *                 same schema, the same value conversions: timestamps, JSON headers), no EventStore;
+ *   6. DuckDB alone: the rows of 4 copied by DuckDB itself (INSERT … SELECT, a row group per transaction), no
+ *                 JavaScript per row: the floor under any store on DuckDB's tables.
  * Ratios: pipeline / baseline and store / baseline (records per CPU-second).
  *
  * Usage: node bench/parse-store-throughput.mjs [--conns 600] [--pairs 60] [--reps 4]
@@ -173,10 +175,15 @@ const perCpu = (r, n) => n / r.cpuS;
 const pipeRatio = perCpu(pl, pl.records) / perCpu(base, base.records);
 const storeRatio = perCpu(st, st.records) / perCpu(base, base.records);
 const parseShare = p.cpuS / pl.cpuS;
+const { duck } = result;
 console.log(
   `CPU per request: parse ${fmt.us(p.cpuS / p.records)}, EventStore ${fmt.us(st.cpuS / st.records)}, ` +
-    `pipeline ${fmt.us(pl.cpuS / pl.records)}, bare appender ${fmt.us(base.cpuS / base.records)}; ` +
-    `parsing is ${(parseShare * 100).toFixed(0)}% of the pipeline's CPU`,
+    `pipeline ${fmt.us(pl.cpuS / pl.records)}, bare appender ${fmt.us(base.cpuS / base.records)}, ` +
+    `DuckDB alone ${fmt.us(duck.cpuS / duck.records)}; parsing is ${(parseShare * 100).toFixed(0)}% of the pipeline's CPU`,
+);
+console.log(
+  `EventStore / DuckDB alone (CPU per row): ${fmt.r(st.cpuS / st.records / (duck.cpuS / duck.records))}: ` +
+    'what the store adds over what DuckDB itself spends taking these rows in',
 );
 console.log(
   `RATIO pipeline / appender-alone (records per CPU-s): ${fmt.r(pipeRatio)}; EventStore / appender-alone: ${fmt.r(storeRatio)}`,
@@ -184,6 +191,7 @@ console.log(
 console.log(
   `RESULT parse-store-throughput events_per_cpu_s=${fmt.n(perCpu(pl, pl.events))} ` +
     `records_per_cpu_s=${fmt.n(perCpu(pl, pl.records))} parse_only_records_per_cpu_s=${fmt.n(perCpu(p, p.records))} ` +
-    `baseline_records_per_cpu_s=${fmt.n(perCpu(base, base.records))} ratio=${fmt.r(pipeRatio)} store_ratio=${fmt.r(storeRatio)} ` +
+    `baseline_records_per_cpu_s=${fmt.n(perCpu(base, base.records))} ` +
+    `duckdb_alone_records_per_cpu_s=${fmt.n(perCpu(duck, duck.records))} ratio=${fmt.r(pipeRatio)} store_ratio=${fmt.r(storeRatio)} ` +
     `stored=${pl.stored} noisy=${noise.noisy}`,
 );

@@ -14,7 +14,10 @@
  *              flush whenever 10k rows are pending (so nothing is dropped: the sustainable rate);
  *   store:     the records of parse → EventStore alone;
  *   baseline:  the same records appended by DuckDB's appender alone (@duckdb/node-api, row by row, the same
- *              schema, the same value conversions), no EventStore.
+ *              schema, the same value conversions), no EventStore;
+ *   duckdb:    the rows the store wrote, copied by DuckDB alone (INSERT … SELECT from an in-memory table, a row
+ *              group per transaction, then a checkpoint): what storing these rows costs with no JavaScript per
+ *              row, the floor under any store built on DuckDB's tables.
  * Records come in kinds (`kinds`: table, EventStore append method, and whether they are the benchmark's subject or
  * the conn_stats rows that come along), so that one harness serves every protocol.
  */
@@ -32,7 +35,7 @@ import { fmt, foreignCpuMeter, repoRoot, tempDir } from './lib.mjs';
 export const importCollector = (p) => import(path.join(repoRoot, 'node-collector/dist/src', p));
 
 const { decodeBatch } = await importCollector('capture/wire.js');
-const { EventStore, measureClockOffsetNs, monotonicToWallClockNs } =
+const { EventStore, ROW_GROUP_ROWS, measureClockOffsetNs, monotonicToWallClockNs, storeFileName } =
   await importCollector('store/event-store.js');
 const { CREATE_TABLE_STATEMENTS, STORE_TABLES } = await importCollector('store/schema.js');
 
@@ -185,8 +188,10 @@ function timed(fn) {
   };
 }
 
+const STORE_NODE = 'bench';
+
 async function openStore(dir) {
-  return EventStore.open({ dataDir: dir, node: 'bench', clockOffsetNs: measureClockOffsetNs() });
+  return EventStore.open({ dataDir: dir, node: STORE_NODE, clockOffsetNs: measureClockOffsetNs() });
 }
 
 /** Rows of each kind's table, read in one query. */
@@ -344,15 +349,66 @@ export function parseStoreMeasurements({ batches, kinds, newTracker }) {
       return { records: parsedSubjects(), stored: subjectCount(kinds, storedByKind), storedByKind };
     })();
 
+  /**
+   * The rows a store run wrote (in `storeDir`), copied by DuckDB alone into a fresh file attached as the store
+   * attaches its own. The rows are first loaded into memory and numbered into row groups, untimed; then, timed,
+   * each row group is one INSERT … SELECT in a transaction of its own (whole groups go straight into the file, the
+   * cheapest way DuckDB takes rows in), and a checkpoint ends it as closing the store does.
+   */
+  const duckdbAlone = async (storeDir, dir) => {
+    fs.mkdirSync(dir, { recursive: true });
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run('SET threads = 1'); // as the store runs
+      const source = path.join(storeDir, storeFileName(STORE_NODE));
+      await connection.run(`ATTACH '${source}' AS src (READ_ONLY)`);
+      await connection.run(
+        `ATTACH '${path.join(dir, 'copy.duckdb')}' AS dst (ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
+      );
+      await connection.run('USE dst');
+      for (const statement of CREATE_TABLE_STATEMENTS) await connection.run(statement);
+      const groups = {};
+      for (const k of keys) {
+        const { table } = kinds[k];
+        await connection.run(
+          `CREATE TEMP TABLE rows_${table} AS
+             SELECT *, (row_number() OVER () - 1) // ${ROW_GROUP_ROWS} AS row_group FROM src.${table}`,
+        );
+        const [[count]] = (await connection.runAndReadAll(`SELECT count(*) FROM rows_${table}`)).getRowsJS();
+        groups[k] = Math.ceil(Number(count) / ROW_GROUP_ROWS);
+      }
+      await connection.run('DETACH src');
+      const result = await timed(async () => {
+        for (const k of keys) {
+          const { table } = kinds[k];
+          const columns = STORE_TABLES[table].map((c) => c.name).join(', ');
+          for (let g = 0; g < groups[k]; g++) {
+            await connection.run(
+              `INSERT INTO ${table} SELECT ${columns} FROM temp.rows_${table} WHERE row_group = ${g}`,
+            );
+          }
+        }
+        await connection.run('CHECKPOINT dst');
+        return {};
+      })();
+      const storedByKind = await countRows(connection, kinds);
+      return { ...result, records: subjectCount(kinds, storedByKind), storedByKind };
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  };
+
   /** The records of the last parse, by kind: for checking what the parser made of the batch. */
   const parsedRecords = () => parsed;
 
-  return { decodeOnly, parseOnly, pipeline, storeOnly, baseline, parsedRecords };
+  return { decodeOnly, parseOnly, pipeline, storeOnly, baseline, duckdbAlone, parsedRecords };
 }
 
 /**
  * Warms the JIT on every path once, on a throwaway store, then measures `reps` rounds on fresh stores. Each figure
- * is the round with the median CPU time (the upper median for an even count). Returns the five medians, every
+ * is the round with the median CPU time (the upper median for an even count). Returns the six medians, every
  * round (`runs`), the CPU other processes used meanwhile (cores) and the largest spread of CPU time between rounds.
  */
 export async function measureRounds(m, reps, tempPrefix) {
@@ -364,10 +420,12 @@ export async function measureRounds(m, reps, tempPrefix) {
     await m.pipeline(warm);
     await m.storeOnly(warm);
     await m.baseline(warm);
+    await m.duckdbAlone(warm, path.join(work.dir, 'warm-copy'));
     fs.rmSync(warm, { recursive: true, force: true });
+    fs.rmSync(path.join(work.dir, 'warm-copy'), { recursive: true, force: true });
 
     const meter = foreignCpuMeter('the measurements');
-    const runs = { d: [], p: [], pl: [], st: [], base: [] };
+    const runs = { d: [], p: [], pl: [], st: [], base: [], duck: [] };
     for (let rep = 0; rep < reps; rep++) {
       const dir = (name) => path.join(work.dir, `${name}-${rep}`);
       runs.d.push(await m.decodeOnly());
@@ -381,7 +439,8 @@ export async function measureRounds(m, reps, tempPrefix) {
         runs.base.push(await m.baseline(dir('baseline')));
         runs.st.push(await m.storeOnly(dir('store')));
       }
-      for (const name of ['pipeline', 'store', 'baseline'])
+      runs.duck.push(await m.duckdbAlone(dir('store'), dir('copy')));
+      for (const name of ['pipeline', 'store', 'baseline', 'copy'])
         fs.rmSync(dir(name), { recursive: true, force: true });
     }
     const others = meter.stop();
@@ -390,9 +449,9 @@ export async function measureRounds(m, reps, tempPrefix) {
       const cpu = list.map((r) => r.cpuS);
       return (Math.max(...cpu) - Math.min(...cpu)) / Math.min(...cpu);
     };
-    const [d, p, pl, st, base] = ['d', 'p', 'pl', 'st', 'base'].map((k) => medianRun(runs[k]));
-    const worstSpread = Math.max(...['p', 'pl', 'st', 'base'].map((k) => spread(runs[k])));
-    return { d, p, pl, st, base, runs, others, worstSpread };
+    const [d, p, pl, st, base, duck] = ['d', 'p', 'pl', 'st', 'base', 'duck'].map((k) => medianRun(runs[k]));
+    const worstSpread = Math.max(...['p', 'pl', 'st', 'base', 'duck'].map((k) => spread(runs[k])));
+    return { d, p, pl, st, base, duck, runs, others, worstSpread };
   } finally {
     work.remove();
   }
@@ -410,7 +469,10 @@ function rateLine(label, r, n, unit) {
  * Prints the rounds of measureRounds: the noise seen, the rows of `table`, then each measurement's rate in events
  * and in the subject's records (`subject`: what they are called, `unit`: their short name per second).
  */
-export function printRounds({ d, p, pl, st, base, others, worstSpread }, { reps, table, subject, unit }) {
+export function printRounds(
+  { d, p, pl, st, base, duck, others, worstSpread },
+  { reps, table, subject, unit },
+) {
   console.log(
     `${reps} rounds; other processes used ${others.toFixed(2)} cores meanwhile; ` +
       `largest spread of CPU time between rounds ${(worstSpread * 100).toFixed(0)}%`,
@@ -425,4 +487,5 @@ export function printRounds({ d, p, pl, st, base, others, worstSpread }, { reps,
   rateLine(`  same, in ${subject}`, pl, pl.records, unit);
   rateLine('4 EventStore alone', st, st.records, unit);
   rateLine('5 BASELINE DuckDB appender alone', base, base.records, unit);
+  rateLine('6 DuckDB alone, no JS per row', duck, duck.records, unit);
 }

@@ -34,7 +34,7 @@
  * fails otherwise.
  *
  * Measured per protocol, as parse-store-throughput.mjs measures HTTP (see recorded-batch.mjs): decode; decode +
- * parse; pipeline decode + parse + EventStore; EventStore alone; DuckDB's appender alone on the same records,
+ * parse; pipeline decode + parse + EventStore; EventStore alone; DuckDB's appender alone on the same records; DuckDB alone copying them (no JavaScript per row),
  * schema and conversions. Per CPU-second of this process (user+sys, all threads), the median of REPS rounds.
  *
  * Usage: node bench/sql-parse-store-throughput.mjs [--conns 250] [--statements 60] [--reps 4]
@@ -692,18 +692,20 @@ const stages = [
   ['pipeline: decode + parse + store', 'pl'],
   ['EventStore alone', 'st'],
   ['baseline: DuckDB appender alone', 'base'],
+  ['DuckDB alone, no JS per row', 'duck'],
 ];
 for (const [label, k] of stages) {
   const cells = PROTOCOLS.map((proto) => us(results[proto.key][k], proto.expected.statements).padStart(10));
   console.log(`  ${label.padEnd(36)} ${cells.join(' ')}`);
 }
 for (const proto of PROTOCOLS) {
-  const { p, pl, st, base } = results[proto.key];
+  const { p, pl, st, base, duck } = results[proto.key];
   const n = proto.expected.statements;
   summary[proto.key] = {
     pipeline: perCpu(pl, n),
     parse: perCpu(p, n),
     baseline: perCpu(base, n),
+    duckdbAlone: perCpu(duck, n),
     ratio: perCpu(pl, n) / perCpu(base, n),
     storeRatio: perCpu(st, n) / perCpu(base, n),
     parseShare: p.cpuS / pl.cpuS,
@@ -722,6 +724,7 @@ const resultFields = PROTOCOLS.flatMap(({ key }) => {
     field(key, 'statements_per_cpu_s', fmt.n(s.pipeline)),
     field(key, 'parse_only_statements_per_cpu_s', fmt.n(s.parse)),
     field(key, 'baseline_statements_per_cpu_s', fmt.n(s.baseline)),
+    field(key, 'duckdb_alone_statements_per_cpu_s', fmt.n(s.duckdbAlone)),
     field(key, 'ratio', fmt.r(s.ratio)),
     field(key, 'store_ratio', fmt.r(s.storeRatio)),
   ];
