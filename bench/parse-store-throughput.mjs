@@ -13,8 +13,8 @@
  * process's CPU (user+sys, all threads: "per core" = per CPU-second), in REPS rounds (median reported):
  *   1. decode:    wire batches → CaptureEvents (decodeBatch);
  *   2. parse:     decode → ConnectionTracker → HttpRecords (+ ConnStatsRecords);
- *   3. pipeline:  decode → tracker → EventStore, handed on once per batch as Collector does, waiting for the
- *                 store's flush whenever 10k rows are pending (so nothing is dropped: the sustainable rate);
+ *   3. pipeline:  decode → tracker → EventStore, handed on once per batch as Collector does, and like it holding
+ *                 the next batch while the store is behind (so nothing is dropped: the sustainable rate);
  *   4. store:     the records of 2 → EventStore alone;
  *   5. baseline:  the same records appended by DuckDB's appender alone (@duckdb/node-api, row by row, the
  *                 same schema, the same value conversions: timestamps, JSON headers), no EventStore;

@@ -869,6 +869,59 @@ describe('HttpParser with a head cache', () => {
   });
 });
 
+describe('HttpParser head cache, where heads do not repeat', () => {
+  const unique = (i: number) => `GET /a HTTP/1.1\r\nHost: shop\r\nX-Request-Id: ${i}\r\n\r\n`;
+  const repeated = 'GET /b HTTP/1.1\r\nHost: shop\r\n\r\n';
+  const send = (h: ReturnType<typeof harness>, heads: string[]) =>
+    h.parser.onData(Buffer.from(heads.join('')), 1);
+
+  it('looks up one head in 16 of a kind that keeps missing, and all again once heads repeat', () => {
+    const headCache = new HeadCache();
+    const h = harness('request', { headCache });
+    send(
+      h,
+      Array.from({ length: 256 }, (_, i) => unique(i)),
+    );
+    assert.equal(headCache.skipped, 0, 'every head is looked up until a window of 256 lookups has missed');
+    send(
+      h,
+      Array.from({ length: 320 }, (_, i) => unique(1000 + i)),
+    );
+    assert.equal(headCache.skipped, 300, 'then one in 16');
+    assert.equal(
+      h.messages.at(-1)!.headers['x-request-id'],
+      '1319',
+      'heads not looked up are parsed as ever',
+    );
+
+    // 236 more sampled lookups close the window, hitting: from then on every head is looked up again.
+    send(h, Array(236 * 16 + 100).fill(repeated));
+    const skipped = headCache.skipped;
+    send(h, Array(100).fill(repeated));
+    assert.equal(headCache.skipped, skipped);
+    const last = h.messages.slice(-200);
+    assert.ok(
+      last.every((m) => m.headers === last[0]!.headers),
+      'repeated heads come from the cache',
+    );
+    assert.equal(h.messages.length, 256 + 320 + 236 * 16 + 200);
+    assert.equal(h.counters.parseErrors, 0);
+  });
+
+  it('keeps requests and responses apart: unique requests do not stop repeated responses from being cached', () => {
+    const headCache = new HeadCache();
+    const requests = harness('request', { headCache });
+    const responses = harness('response', { headCache });
+    const response = 'HTTP/1.1 200 OK\r\nServer: t\r\nContent-Length: 0\r\n\r\n';
+    for (let i = 0; i < 600; i++) {
+      send(requests, [unique(i)]);
+      send(responses, [response]);
+    }
+    assert.ok(headCache.skipped > 0);
+    assert.ok(responses.messages.every((m) => m.headers === responses.messages[0]!.headers));
+  });
+});
+
 describe('HttpParser head cache keys', () => {
   it('never caches a head whose empty line is a bare LF before a later CRLF CRLF', () => {
     const headCache = new HeadCache();

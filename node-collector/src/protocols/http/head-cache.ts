@@ -4,7 +4,14 @@
  * and parsing a head line by line, then serialising its headers for the store, is the largest part of an HTTP
  * message's cost. A head found here is taken whole: the same headers object (never changed once cached: heads
  * with trailers are not cached) and its JSON text, serialised once.
+ *
+ * Where heads do not repeat (a request id or a token in every request), looking them up only costs: building and
+ * hashing the key, then caching a head that never comes back. So each kind of message (requests, responses) is
+ * looked up only while enough of its lookups hit; below that, one head in SAMPLE_EVERY still is, so that the cache
+ * notices when heads start repeating again.
  */
+
+import type { HttpMessageKind } from './http-parser.js';
 
 /** What parsing a head's header lines produced, for the parser to take over. */
 export interface CachedHead {
@@ -16,6 +23,36 @@ export interface CachedHead {
 /** Longest block of header lines cached: longer ones are rarely repeated (cookies, tokens). */
 export const MAX_CACHED_HEAD_BYTES = 2048;
 const DEFAULT_MAX_HEADS = 1024;
+/** Lookups of one kind over which its hits are counted. */
+const WINDOW_LOOKUPS = 256;
+/** A kind whose lookups hit less than this share of the time is looked up one head in SAMPLE_EVERY. A hit saves
+ * several times what a miss costs (parsing the lines and serialising them against building and hashing a key). */
+const MIN_HIT_SHARE = 0.25;
+const SAMPLE_EVERY = 16;
+
+/** Whether the heads of one kind repeat enough to be worth looking up (see the top of this file). */
+class RepeatGate {
+  private lookups = 0;
+  private hits = 0;
+  private sampling = false;
+  private seen = 0;
+
+  /** Whether to look up the head now beginning; counts those that are not (`skipped`). */
+  admits(): boolean {
+    if (!this.sampling) return true;
+    this.seen = (this.seen + 1) % SAMPLE_EVERY;
+    return this.seen === 0;
+  }
+
+  record(hit: boolean): void {
+    this.lookups++;
+    if (hit) this.hits++;
+    if (this.lookups < WINDOW_LOOKUPS) return;
+    this.sampling = this.hits < WINDOW_LOOKUPS * MIN_HIT_SHARE;
+    this.lookups = 0;
+    this.hits = 0;
+  }
+}
 
 /** JSON text of the headers objects of cached heads, for the store. */
 const headersJson = new WeakMap<object, string>();
@@ -27,13 +64,28 @@ export function headersToJson(headers: Record<string, string>): string {
 
 export class HeadCache {
   private readonly heads = new Map<string, CachedHead>();
+  private readonly gates: Record<HttpMessageKind, RepeatGate> = {
+    request: new RepeatGate(),
+    response: new RepeatGate(),
+  };
   /** Times the cache was full and emptied to make room. */
   clears = 0;
+  /** Heads not looked up, their kind seldom repeating lately. */
+  skipped = 0;
 
   constructor(private readonly maxHeads = DEFAULT_MAX_HEADS) {}
 
-  get(key: string): CachedHead | undefined {
-    return this.heads.get(key);
+  /** Whether a head of this kind is worth a lookup now (then `get` it, and `set` it if missing). */
+  worthLookingUp(kind: HttpMessageKind): boolean {
+    if (this.gates[kind].admits()) return true;
+    this.skipped++;
+    return false;
+  }
+
+  get(key: string, kind: HttpMessageKind): CachedHead | undefined {
+    const head = this.heads.get(key);
+    this.gates[kind].record(head !== undefined);
+    return head;
   }
 
   /** Bounded by emptying it when full: heads that are still repeated come back at their next sight. */

@@ -351,6 +351,8 @@ export class HttpParser {
    * remembers them, so that the head is cached once parsed line by line.
    */
   private takeCachedHead(data: Buffer): void {
+    const cache = this.options.headCache!;
+    if (!cache.worthLookingUp(this.kind)) return;
     const from = this.cursor;
     // From the start line's CRLF: a head without header lines ends right after it.
     const at = data.indexOf(HEAD_END, from - 2);
@@ -363,7 +365,7 @@ export class HttpParser {
       return;
     }
     const key = data.toString('latin1', from, end);
-    const cached = this.options.headCache!.get(key);
+    const cached = cache.get(key, this.kind);
     if (cached === undefined) {
       this.headKey = key;
       this.headKeySource = data;
