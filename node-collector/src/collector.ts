@@ -7,6 +7,7 @@ import type { CaptureEvent } from './capture/events.js';
 import { SocketCapture, type CaptureOptions } from './capture/socket-capture.js';
 import { ConnectionTracker } from './conn/connection-tracker.js';
 import { ProcessNames } from './metadata/process-names.js';
+import { HeadCache } from './protocols/http/head-cache.js';
 import { DEFAULT_CHECKPOINT_WAL_BYTES, EventStore, measureClockOffsetNs } from './store/event-store.js';
 import type { ConnStatsRecord, HttpRecord, MysqlRecord, PgsqlRecord } from './store/records.js';
 import { mysqlSessionFactory } from './protocols/mysql/mysql-session.js';
@@ -65,6 +66,9 @@ export interface CollectorStatus {
   /** Capture bytes waiting unparsed while the store is behind, now and at most since start. */
   heldBytes: number;
   heldBytesMax: number;
+  /** HTTP heads cached now and at most; times the cache was full and emptied; heads not looked up because
+   * their kind seldom repeats lately. */
+  headCache: { heads: number; limit: number; clears: number; skipped: number };
 }
 
 /** Monotonic nanoseconds on the clock the kernel stamps events with. */
@@ -74,6 +78,7 @@ function monotonicNs(): number {
 
 export class Collector {
   private readonly names = new ProcessNames();
+  private readonly headCache = new HeadCache();
   private readonly tracker: ConnectionTracker;
   private readonly timers: NodeJS.Timeout[] = [];
   private http: HttpRecord[] = [];
@@ -98,6 +103,7 @@ export class Collector {
       onConnStats: (record) => this.conns.push(record),
       http: {
         maxBodyBytes: options.bodyBytes ?? COLLECTOR_DEFAULTS.bodyBytes,
+        headCache: this.headCache,
         ...(options.fullBodies
           ? {
               fullBodies: {
@@ -266,6 +272,12 @@ export class Collector {
       fullCaptureRefused: this.fullCapture?.counters.refused ?? 0,
       heldBytes: capture.heldBytes,
       heldBytesMax: capture.heldBytesMax,
+      headCache: {
+        heads: this.headCache.size,
+        limit: this.headCache.limit,
+        clears: this.headCache.clears,
+        skipped: this.headCache.skipped,
+      },
     };
   }
 

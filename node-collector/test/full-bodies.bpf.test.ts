@@ -82,4 +82,8 @@ test('a full-body service keeps 300 KB request and response bodies whole; others
   assert.equal(plain.resp_body, text.slice(0, 8192));
   const status = await loupe.collectorStatus();
   assert.ok((status as unknown as { fullCaptureProcesses: number }).fullCaptureProcesses >= 2);
+  // Both body sizes share the node's head cache, which the status reports.
+  const { headCache } = status as unknown as { headCache: { heads: number; limit: number } };
+  assert.equal(headCache.limit, 1024);
+  assert.ok(headCache.heads >= 2, JSON.stringify(headCache));
 });

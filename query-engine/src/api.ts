@@ -33,6 +33,8 @@ export interface CollectorStatus {
   /** Capture bytes waiting unparsed while the store is behind, now and at most since start. */
   heldBytes?: number;
   heldBytesMax?: number;
+  /** The HTTP head cache: heads held and the most it holds, times emptied when full, heads not looked up. */
+  headCache?: { heads: number; limit: number; clears: number; skipped: number };
 }
 
 /** JSON schema of the optional CollectorStatus details, shared by every route that carries a status. */
@@ -46,6 +48,15 @@ export const statusDetailProperties = {
   fullCaptureRefused: { type: 'number' },
   heldBytes: { type: 'number' },
   heldBytesMax: { type: 'number' },
+  headCache: {
+    type: 'object',
+    properties: {
+      heads: { type: 'number' },
+      limit: { type: 'number' },
+      clears: { type: 'number' },
+      skipped: { type: 'number' },
+    },
+  },
 } as const;
 
 export type StatusProvider = () => CollectorStatus | Promise<CollectorStatus>;

@@ -141,6 +141,16 @@ describe('status formatting', () => {
     assert.match(text, /^held unparsed {2}0 B \(at most 3\.0 MiB\)$/m);
   });
 
+  it('says what the HTTP head cache holds and turned away when the node reports it', () => {
+    const base = { node: 'n1', eventsPerSecond: 0, drops: 0, parseErrors: 0, storeRows: 0, storeBytes: 0 };
+    const text = formatStatus({ ...base, headCache: { heads: 12, limit: 1024, clears: 2, skipped: 480 } });
+    assert.match(
+      text,
+      /^http head cache {2}12 of 1024 heads, emptied 2 times when full, 480 heads not looked up \(seldom repeated\)$/m,
+    );
+    assert.doesNotMatch(formatStatus(base), /head cache/);
+  });
+
   it('says how many requests the CPU limit shed, by side, and only when it shed some', () => {
     const base = { node: 'n1', eventsPerSecond: 0, drops: 7, parseErrors: 0, storeRows: 0, storeBytes: 0 };
     const text = formatStatus({ ...base, dropsByReason: { cpu_limit_client: 3, cpu_limit_server: 4 } });

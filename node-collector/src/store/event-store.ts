@@ -524,7 +524,7 @@ export class EventStore {
     return next;
   }
 
-  /** CHECKPOINT runs as a query on one of DuckDB's threads: capture goes on meanwhile; appends wait for it. */
+  /** CHECKPOINT runs as a query, on a thread of libuv's pool: capture goes on meanwhile; appends wait for it. */
   private async foldWal(): Promise<void> {
     await this.writer.run(`CHECKPOINT ${STORE_CATALOG}`);
     this.checkpoints += 1;

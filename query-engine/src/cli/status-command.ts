@@ -83,6 +83,13 @@ export function formatStatus(status: StatusResponse): string {
     // Counted in drops too: whole requests the CPU limit left out, by the side they were seen on.
     lines.push(['shed (cpu limit)', `${shedServer} server, ${shedClient} client requests`]);
   }
+  if (status.headCache !== undefined) {
+    const { heads, limit, clears, skipped } = status.headCache;
+    lines.push([
+      'http head cache',
+      `${heads} of ${limit} heads, emptied ${clears} times when full, ${skipped} heads not looked up (seldom repeated)`,
+    ]);
+  }
   const width = Math.max(...lines.map(([label]) => label.length));
   return lines.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
 }

@@ -101,4 +101,8 @@ export class HeadCache {
   get size(): number {
     return this.heads.size;
   }
+
+  get limit(): number {
+    return this.maxHeads;
+  }
 }

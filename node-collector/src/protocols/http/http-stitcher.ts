@@ -39,6 +39,8 @@ export interface HttpOptions {
   maxPendingMessages?: number;
   /** Services whose bodies are kept up to a larger size (for faithful HAR exports and replays). */
   fullBodies?: { services: readonly ServiceSelector[]; maxBodyBytes: number };
+  /** Heads seen before (see head-cache.ts); one of its own if unset. Given, its counters can be reported. */
+  headCache?: HeadCache;
 }
 
 export interface HttpStitcherOptions {
@@ -72,7 +74,7 @@ export function resolveHttpOptions(options: HttpOptions = {}): HttpStitcherOptio
       maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       redactor: new HeaderRedactor(options.redactHeaders),
-      headCache: new HeadCache(),
+      headCache: options.headCache ?? new HeadCache(),
     },
     maxPendingMessages: options.maxPendingMessages ?? 64,
   };
@@ -83,10 +85,12 @@ export function httpSessionFactory(
   options: HttpOptions,
   onRecord: (record: HttpRecord) => void,
 ): ProtocolSessionFactory {
-  const resolved = resolveHttpOptions(options);
+  // One cache for both body sizes: a cached head holds nothing that depends on them.
+  const shared = { ...options, headCache: options.headCache ?? new HeadCache() };
+  const resolved = resolveHttpOptions(shared);
   const full = options.fullBodies;
   if (!full) return (context) => new HttpStitcher(context, onRecord, resolved);
-  const fullResolved = resolveHttpOptions({ ...options, maxBodyBytes: full.maxBodyBytes });
+  const fullResolved = resolveHttpOptions({ ...shared, maxBodyBytes: full.maxBodyBytes });
   return (context) =>
     new HttpStitcher(
       context,
