@@ -37,7 +37,7 @@ class RepeatGate {
   private sampling = false;
   private seen = 0;
 
-  /** Whether to look up the head now beginning; counts those that are not (`skipped`). */
+  /** Whether to look up the head now beginning: always, or one in SAMPLE_EVERY while sampling. */
   admits(): boolean {
     if (!this.sampling) return true;
     this.seen = (this.seen + 1) % SAMPLE_EVERY;
