@@ -68,13 +68,13 @@ export function newHttpStitcherCounters(): HttpStitcherCounters {
   };
 }
 
-export function resolveHttpOptions(options: HttpOptions = {}): HttpStitcherOptions {
+export function resolveHttpOptions(options: HttpOptions, headCache: HeadCache): HttpStitcherOptions {
   return {
     parser: {
       maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       redactor: new HeaderRedactor(options.redactHeaders),
-      headCache: options.headCache ?? new HeadCache(),
+      headCache,
     },
     maxPendingMessages: options.maxPendingMessages ?? 64,
   };
@@ -86,11 +86,11 @@ export function httpSessionFactory(
   onRecord: (record: HttpRecord) => void,
 ): ProtocolSessionFactory {
   // One cache for both body sizes: a cached head holds nothing that depends on them.
-  const shared = { ...options, headCache: options.headCache ?? new HeadCache() };
-  const resolved = resolveHttpOptions(shared);
+  const headCache = options.headCache ?? new HeadCache();
+  const resolved = resolveHttpOptions(options, headCache);
   const full = options.fullBodies;
   if (!full) return (context) => new HttpStitcher(context, onRecord, resolved);
-  const fullResolved = resolveHttpOptions({ ...shared, maxBodyBytes: full.maxBodyBytes });
+  const fullResolved = resolveHttpOptions({ ...options, maxBodyBytes: full.maxBodyBytes }, headCache);
   return (context) =>
     new HttpStitcher(
       context,
