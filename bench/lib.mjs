@@ -206,13 +206,79 @@ export function tempDir(prefix) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// nginx
+// Another node, and nginx
+
+/**
+ * A network namespace of this benchmark's, deleted at exit if not before (with the links inside it). Returns its
+ * path for `--netns` and the remover.
+ */
+export async function createNetns(name) {
+  const remove = () => {
+    try {
+      execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    } catch {
+      // not created, or gone already
+    }
+  };
+  const unregister = atExit(remove);
+  try {
+    await runCommand('ip', ['netns', 'add', name]);
+  } catch (err) {
+    unregister();
+    throw err;
+  }
+  return {
+    path: `/run/netns/${name}`,
+    remove() {
+      remove();
+      unregister();
+    },
+  };
+}
+
+/**
+ * Another node on this machine: a network namespace of its own, linked to this one by a veth pair. A client run
+ * there (`command`) reaches a server of this namespace at `serverAddress`; a collector scoped to this namespace
+ * (`--netns` `hostNetns`) then sees only the server's end of each connection, as on a server's node, while the
+ * client still shares the cores. Removed at exit if not before; deleting the namespace deletes the pair.
+ */
+export async function startClientNode() {
+  const namespace = `loupe-bench-client-${process.pid}`;
+  const hostLink = `lbc${process.pid}`.slice(0, 15);
+  const network = { host: '10.213.0.1', client: '10.213.0.2', prefix: 30, cidr: '10.213.0.0/30' };
+  const netns = await createNetns(namespace);
+  const inClient = (...args) => runCommand('ip', ['netns', 'exec', namespace, ...args]);
+  try {
+    await runCommand('ip', `link add ${hostLink} type veth peer name eth0 netns ${namespace}`.split(' '));
+    await runCommand('ip', ['addr', 'add', `${network.host}/${network.prefix}`, 'dev', hostLink]);
+    await runCommand('ip', ['link', 'set', hostLink, 'up']);
+    await inClient('ip', 'addr', 'add', `${network.client}/${network.prefix}`, 'dev', 'eth0');
+    await inClient('ip', 'link', 'set', 'eth0', 'up');
+    await inClient('ip', 'link', 'set', 'lo', 'up');
+  } catch (err) {
+    netns.remove();
+    throw err;
+  }
+  return {
+    serverAddress: network.host,
+    clientNetwork: network.cidr,
+    hostNetns: `/proc/${process.pid}/ns/net`,
+    /** The command line that runs `command args` on the client node. */
+    command: (command, args) => ['ip', ['netns', 'exec', namespace, command, ...args]],
+    remove: netns.remove,
+  };
+}
 
 /**
  * nginx on 127.0.0.1:port, one worker, no access log. `locations` is extra config inside the server block;
- * the default is the fixed reply the benchmarks hit.
+ * the default is the fixed reply the benchmarks hit. `alsoOn`: another local address to listen on (a client
+ * node's way in, see startClientNode).
  */
-export async function startNginx(port, locations = 'location = /small { return 200 "ok"; }') {
+export async function startNginx(
+  port,
+  locations = 'location = /small { return 200 "ok"; }',
+  alsoOn = undefined,
+) {
   const tmp = tempDir('loupe-bench-nginx-');
   fs.chmodSync(tmp.dir, 0o755);
   const conf = `
@@ -234,6 +300,7 @@ http {
   default_type text/plain;
   server {
     listen 127.0.0.1:${port} backlog=4096;
+    ${alsoOn === undefined ? '' : `listen ${alsoOn}:${port} backlog=4096;`}
     ${locations}
   }
 }

@@ -18,7 +18,14 @@
  * request nginx served.
  * With --nice N the collector runs at that nice value (`loupe up --nice`), below the traced server.
  *
+ * With --client-node wrk runs in a network namespace of its own, standing for another node (startClientNode in
+ * lib.mjs), and the collector captures only this namespace: only nginx's end of each request is captured, as on
+ * the node of a server whose clients are elsewhere. Without it both ends are captured, as when client and server
+ * share a node. wrk still shares the two cores either way, and its syscalls still run the BPF programs (which
+ * stop at the connection's namespace); the off runs use the same path, a veth pair instead of loopback.
+ *
  * Usage: node bench/nginx-overhead.mjs [--rounds 3] [--duration 5s] [--connections 16] [--cpu-limit CORES] [--nice N]
+ *        [--client-node]
  */
 import console from 'node:console';
 import process from 'node:process';
@@ -36,6 +43,7 @@ import {
   requireRoot,
   runCommand,
   startLoupe,
+  startClientNode,
   startNginx,
   waitForCount,
   waitForQuietMachine,
@@ -51,6 +59,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '16' },
     'cpu-limit': { type: 'string' },
     nice: { type: 'string' },
+    'client-node': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -63,8 +72,11 @@ const loupeArgs = [
 requireRoot();
 header(
   `nginx throughput and latency with and without the collector (wrk -t1 -c${values.connections} -d${values.duration})` +
-    (cpuLimit === undefined ? '' : `, collector limited to ${cpuLimit} cores`),
+    (cpuLimit === undefined ? '' : `, collector limited to ${cpuLimit} cores`) +
+    (values['client-node'] ? ', wrk on another node (its own network namespace): server end only' : ''),
 );
+const clientNode = values['client-node'] ? await startClientNode() : undefined;
+if (clientNode !== undefined) loupeArgs.push('--netns', clientNode.hostNetns);
 
 /** wrk's "123.45us" / "1.20ms" / "2.00s" to microseconds. */
 function toUs(text) {
@@ -84,14 +96,14 @@ function parseWrk(out) {
 }
 
 async function wrk(url, duration) {
-  return parseWrk(
-    await runCommand('wrk', ['-t1', `-c${values.connections}`, `-d${duration}`, '--latency', url], 60_000),
-  );
+  const args = ['-t1', `-c${values.connections}`, `-d${duration}`, '--latency', url];
+  const [command, commandArgs] = clientNode?.command('wrk', args) ?? ['wrk', args];
+  return parseWrk(await runCommand(command, commandArgs, 60_000));
 }
 
 const port = await freePort();
-const nginx = await startNginx(port);
-const url = `http://127.0.0.1:${port}/small`;
+const nginx = await startNginx(port, undefined, clientNode?.serverAddress);
+const url = `http://${clientNode?.serverAddress ?? '127.0.0.1'}:${port}/small`;
 const off = [];
 const on = [];
 const kernelOnly = [];
@@ -137,7 +149,9 @@ try {
     const t0 = performance.now();
     const b = await wrk(url, values.duration);
     warnIfForeignCollectors([loupe.pid]);
-    const cores = cpuDelta(cpu0, cpuSeconds(loupe.pid)).total / ((performance.now() - t0) / 1000);
+    const used = cpuDelta(cpu0, cpuSeconds(loupe.pid));
+    const seconds = (performance.now() - t0) / 1000;
+    const cores = used.total / seconds;
     b.others = meterOn.stop();
     // The measured run has its own path (the warm-up used ?warmup); the collector may still be behind.
     const stored = await waitForCount(
@@ -156,7 +170,7 @@ try {
     console.log(
       `round ${round} on:  ${fmt.n(b.rps)} req/s, p50 ${fmt.n(b.p50, 1)} µs, p99 ${fmt.n(b.p99, 1)} µs ${b.errors}` +
         `| other processes ${b.others.toFixed(2)} cores ` +
-        `| collector ${cores.toFixed(2)} cores, stored ${b.stored} server rows of ~${b.requests} requests ` +
+        `| collector ${cores.toFixed(2)} cores (system ${(used.system / seconds).toFixed(2)}), stored ${b.stored} server rows of ~${b.requests} requests ` +
         `(${fmt.r(b.stored / b.requests)}; wrk counts only completed ones), drops ${b.drops}, of which ` +
         `${b.shed} requests shed on the server side (stored + shed: ${b.stored + b.shed})` +
         `${stored.timedOut ? ', store still behind after 25 s' : ''}`,
@@ -189,9 +203,11 @@ try {
       `throughput_ratio=${fmt.r(throughput)} p50_ratio=${fmt.r(m(on, 'p50') / m(off, 'p50'))} ` +
       `p99_ratio=${fmt.r(m(on, 'p99') / m(off, 'p99'))} stored_ratio=${fmt.r(m(on, 'stored') / m(on, 'requests'))} ` +
       `kernel_only_ratio=${fmt.r(kernelRatio)} cpu_limit=${cpuLimit ?? 'none'} nice=${values.nice ?? 0} ` +
+      `ends=${clientNode === undefined ? 'both' : 'server'} ` +
       `collector_cores=${fmt.r(m(on, 'cores'))} noisy=${noise.noisy}`,
   );
 } finally {
   await loupe?.stop();
   await nginx.stop();
+  clientNode?.remove();
 }

@@ -10,14 +10,27 @@
  * sheds whole statements with their answers before any copy, counted per side; the server-side count accounts
  * for the statements not stored.
  * With --nice N the collector runs at that nice value (`loupe up --nice`), below the traced server.
+ * With --client-node pgbench runs in a network namespace of its own, standing for another node, and only
+ * PostgreSQL's end of each statement is captured (as in nginx-overhead --client-node).
  *
- * Usage: node bench/pgbench-overhead.mjs [--rounds 3] [--seconds 8] [--cpu-limit CORES] [--nice N]
+ * Usage: node bench/pgbench-overhead.mjs [--rounds 3] [--seconds 8] [--cpu-limit CORES] [--nice N] [--client-node]
  */
 import console from 'node:console';
 import path from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
-import { apiQuery, fmt, header, median, ratio, repoRoot, requireRoot, sleep, startLoupe } from './lib.mjs';
+import {
+  apiQuery,
+  fmt,
+  header,
+  median,
+  ratio,
+  repoRoot,
+  requireRoot,
+  sleep,
+  startClientNode,
+  startLoupe,
+} from './lib.mjs';
 
 const support = path.join(repoRoot, 'node-collector/dist/test/support');
 const { startPostgres, postgresEnv } = await import(path.join(support, 'databases.js'));
@@ -33,6 +46,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '8' },
     'cpu-limit': { type: 'string' },
     nice: { type: 'string' },
+    'client-node': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -45,27 +59,33 @@ const loupeArgs = [
 requireRoot();
 header(
   'pgbench with and without the collector' +
-    (cpuLimit === undefined ? '' : `, collector limited to ${cpuLimit} cores`),
+    (cpuLimit === undefined ? '' : `, collector limited to ${cpuLimit} cores`) +
+    (values['client-node'] ? ', pgbench on another node (its own network namespace): server end only' : ''),
 );
-const postgres = await startPostgres(await freePort());
+const clientNode = values['client-node'] ? await startClientNode() : undefined;
+if (clientNode !== undefined) loupeArgs.push('--netns', clientNode.hostNetns);
+const postgres = await startPostgres(
+  await freePort(),
+  clientNode && { address: clientNode.serverAddress, clients: clientNode.clientNetwork },
+);
 const env = postgresEnv();
-const pgArgs = ['-h', '127.0.0.1', '-p', String(postgres.port)];
+const pgArgs = ['-h', clientNode?.serverAddress ?? '127.0.0.1', '-p', String(postgres.port)];
+
+/** pgbench, on the client node when there is one. */
+function pgbench(args) {
+  const [command, commandArgs] = clientNode?.command('pgbench', args) ?? ['pgbench', args];
+  return run(command, commandArgs, { env });
+}
 
 async function pgbenchRound() {
-  const out = await run(
-    'pgbench',
-    [...pgArgs, '-c', '4', '-j', '2', '-T', String(seconds), '-M', 'prepared', '-n'],
-    {
-      env,
-    },
-  );
+  const out = await pgbench([...pgArgs, '-c', '4', '-j', '2', '-T', String(seconds), '-M', 'prepared', '-n']);
   const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(out)?.[1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1]);
   return { tps, transactions };
 }
 
 try {
-  await run('pgbench', [...pgArgs, '-i', '-s', '4', '-q'], { env });
+  await pgbench([...pgArgs, '-i', '-s', '4', '-q']);
   const off = [];
   const kernelOnly = [];
   const on = [];
@@ -116,6 +136,12 @@ try {
   console.log(
     `unaccounted loss per round: ${unaccounted.join(', ')} (target 0: statements run − captured − shed)`,
   );
+  console.log(
+    `RESULT pgbench-overhead tps_ratio=${fmt.r(tpsRatio)} kernel_only_ratio=${fmt.r(kernelRatio)} ` +
+      `unaccounted=${unaccounted.reduce((a, b) => a + b, 0)} cpu_limit=${cpuLimit ?? 'none'} ` +
+      `nice=${values.nice ?? 0} ends=${clientNode === undefined ? 'both' : 'server'}`,
+  );
 } finally {
   await postgres.stop();
+  clientNode?.remove();
 }

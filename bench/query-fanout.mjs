@@ -26,6 +26,7 @@ import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import {
+  createNetns,
   fmt,
   freePort,
   header,
@@ -34,7 +35,6 @@ import {
   median,
   repoRoot,
   requireRoot,
-  runCommand,
   sleep,
   startProcess,
   tempDir,
@@ -119,9 +119,7 @@ console.log(
 );
 
 // Collectors capture nothing: each is scoped to an empty namespace of its own.
-const namespace = `loupe-bench-${process.pid}`;
-await runCommand('ip', ['netns', 'add', namespace]);
-const dropNamespace = () => runCommand('ip', ['netns', 'del', namespace]).catch(() => undefined);
+const netns = await createNetns(`loupe-bench-${process.pid}`);
 
 const brokerPort = await freePort();
 const brokerUrl = `http://127.0.0.1:${brokerPort}`;
@@ -141,7 +139,7 @@ for (const node of NODES) {
     loupeBin,
     'collector',
     ...['--port', String(port), '--data-dir', path.join(work.dir, node), '--name', node],
-    ...['--netns', `/run/netns/${namespace}`, '--broker', brokerUrl, '--retention-age', '30d'],
+    ...['--netns', netns.path, '--broker', brokerUrl, '--retention-age', '30d'],
   ]);
   collectors.push(collector);
 }
@@ -238,6 +236,6 @@ console.log(
 baselineInstance.closeSync();
 for (const collector of collectors) await collector.stop();
 await broker.stop();
-await dropNamespace();
+netns.remove();
 work.remove();
 process.exit(same ? 0 : 1);

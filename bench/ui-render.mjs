@@ -24,6 +24,7 @@ import zlib from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import {
+  createNetns,
   fmt,
   freePort,
   header,
@@ -32,7 +33,6 @@ import {
   median,
   repoRoot,
   requireRoot,
-  runCommand,
   sleep,
   startProcess,
   tempDir,
@@ -145,8 +145,7 @@ const until = new Date().toISOString().replace('T', ' ').replace('Z', '');
 const store = await createStore(path.join(work.dir, 'bench', storeFileName('bench')), until);
 console.log(`generated: ${store.rows} http_events rows, ${store.edges} edges between ${SERVICES} services`);
 
-const namespace = `loupe-ui-bench-${process.pid}`;
-await runCommand('ip', ['netns', 'add', namespace]);
+const netns = await createNetns(`loupe-ui-bench-${process.pid}`);
 const brokerPort = await freePort();
 const url = `http://127.0.0.1:${brokerPort}`;
 const broker = startProcess('node', [
@@ -162,7 +161,7 @@ const collector = startProcess('node', [
   loupeBin,
   'collector',
   ...['--port', String(await freePort()), '--data-dir', path.join(work.dir, 'bench'), '--name', 'bench'],
-  ...['--netns', `/run/netns/${namespace}`, '--broker', url, '--retention-age', '30d'],
+  ...['--netns', netns.path, '--broker', url, '--retention-age', '30d'],
 ]);
 await collector.waitForLine(/ready/, 60_000);
 for (let up = 0; up < 1;) {
@@ -346,6 +345,6 @@ console.log(
 await browser.close();
 await collector.stop();
 await broker.stop();
-await runCommand('ip', ['netns', 'del', namespace]).catch(() => undefined);
+netns.remove();
 work.remove();
 process.exit(0);

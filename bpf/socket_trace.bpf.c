@@ -32,7 +32,7 @@ const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the reader once a CPU ha
 const volatile __u32 full_capture_bytes = 0;
 
 /* Set by user space through the mapped .bss while capture runs: under the collector's CPU limit, every exchange
- * that begins takes a token of this CPU's `admission` entry or is shed whole (see shed_chunk). */
+ * that begins takes a token of `admission` or is shed whole (see shed_chunk). */
 volatile __u32 admit_limited = 0;
 
 char LICENSE[] SEC("license") = "GPL";
@@ -122,10 +122,12 @@ struct {
 	__type(value, __u8);
 } full_capture SEC(".maps");
 
-/* key: 0; value: per-CPU exchanges this CPU may still admit while admit_limited is set. User space refills it
- * every window of its CPU limit; the programs decrement it without atomics (a value is only ever this CPU's). */
+/* key: 0; value: exchanges that may still be admitted while admit_limited is set, one count for every CPU. User
+ * space refills it every window of its CPU limit. Shares per CPU would strand the tokens of CPUs that a busy
+ * single-threaded server does not run on, while its own CPU sheds; one atomic decrement per admitted exchange
+ * costs less than that, and only under the limit. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __s64);
@@ -496,10 +498,10 @@ static __always_inline int admit_exchange(const struct conn_state *st, const voi
 		return 1;
 	__u32 zero = 0;
 	__s64 *tokens = bpf_map_lookup_elem(&admission, &zero);
+	/* Read first: while shedding, no CPU writes the shared line. */
 	if (!tokens || *tokens <= 0)
 		return 0;
-	*tokens -= 1;
-	return 1;
+	return __sync_fetch_and_add(tokens, -1) > 0;
 }
 
 /* Reports the ranges shed since the last admitted exchange, one record per direction, so that user space knows the

@@ -7,15 +7,20 @@ import { parseCores } from '../src/cli/units.js';
 class SimulatedCapture implements LimitedCapture {
   allowance = -1;
   passed = 0;
+  shed = 0;
   cpuMicros = 0;
   constructor(private readonly microsPerExchange: number) {}
 
-  /** One window of traffic: the kernel admits what its allowance lets through, and each costs CPU. */
-  offer(exchanges: number): void {
+  /**
+   * One window of traffic: the kernel admits what its allowance lets through, and each costs CPU. `workedShare`:
+   * the share of that CPU spent within the window (less when the collector lags, its CPU given to others).
+   */
+  offer(exchanges: number, workedShare = 1): void {
     const passing = this.allowance < 0 ? exchanges : Math.min(exchanges, this.allowance);
     if (this.allowance >= 0) this.allowance -= passing;
     this.passed += passing;
-    this.cpuMicros += passing * this.microsPerExchange;
+    this.shed += exchanges - passing;
+    this.cpuMicros += passing * this.microsPerExchange * workedShare;
   }
 
   setExchangeAllowance(exchanges: number): void {
@@ -24,6 +29,10 @@ class SimulatedCapture implements LimitedCapture {
 
   exchangesAdmitted(): number {
     return this.passed;
+  }
+
+  exchangesShed(): number {
+    return this.shed;
   }
 }
 
@@ -39,9 +48,9 @@ function limitOver(capture: SimulatedCapture, cores: number) {
   limit.start();
   return {
     limit,
-    window(exchanges: number): number {
+    window(exchanges: number, workedShare = 1): number {
       const before = capture.cpuMicros;
-      capture.offer(exchanges);
+      capture.offer(exchanges, workedShare);
       nowMs += 100;
       limit.check();
       return (capture.cpuMicros - before) / 1000 / 100;
@@ -70,6 +79,21 @@ describe('CpuLimit', () => {
     assert.equal(capture.allowance, -1);
     limit.stop();
     assert.deepEqual(limit.counters, { windows: 8, limitedWindows: 7 });
+  });
+
+  it('keeps the allowance through a window under the limit while exchanges are still shed', () => {
+    const capture = new SimulatedCapture(20);
+    const { limit, window } = limitOver(capture, 0.5);
+    window(10_000);
+    window(10_000);
+    assert.equal(capture.allowance, 2_500);
+    // The collector lags: it spent only a fifth of what the exchanges it admitted will cost, and the load is
+    // still four times what the limit pays for.
+    assert.ok(window(10_000, 0.2) < 0.5);
+    assert.notEqual(capture.allowance, -1, 'still limited: the load has not gone');
+    window(1_000); // the load goes: nothing is shed, and the collector is under the limit
+    assert.equal(capture.allowance, -1);
+    assert.deepEqual(limit.counters, { windows: 4, limitedWindows: 3 });
   });
 
   it('refuses a limit that is not a positive number of cores', () => {

@@ -200,13 +200,8 @@ bool SocketTracer::SetExchangeAllowance(int64_t exchanges) {
     skel_->bss->admit_limited = 0;
     return true;
   }
-  // Each CPU gets its share; a CPU whose share runs out sheds while another may still admit.
-  const int ncpus = libbpf_num_possible_cpus();
-  const size_t n = ncpus > 0 ? static_cast<size_t>(ncpus) : 1;
-  std::vector<int64_t> shares(n, exchanges / static_cast<int64_t>(n));
-  for (size_t i = 0; i < static_cast<size_t>(exchanges % static_cast<int64_t>(n)); i++) shares[i] += 1;
   const uint32_t zero = 0;
-  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.admission), &zero, shares.data(), BPF_ANY) != 0) return false;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.admission), &zero, &exchanges, BPF_ANY) != 0) return false;
   skel_->bss->admit_limited = 1;
   return true;
 }

@@ -5,13 +5,17 @@
  * window: as many as the limit, less the last window's excess, pays for at the CPU per exchange just measured.
  * Exchanges beyond the allowance are shed whole in the kernel, before any copy, and counted as `cpu_limit_client`
  * and `cpu_limit_server` drops; the parsers are told and go on at the next admitted exchange.
- * Once the collector stays under the limit without using its whole allowance, the allowance is lifted.
+ * Once a window ends under the limit with nothing shed, the load fits and the allowance is lifted. (Under the
+ * limit while still shedding is not enough: the collector may only be lagging, its CPU given to the traced
+ * service, with the work of the exchanges it admitted still to come.)
  */
 
 /** What the limit needs of the capture (SocketCapture). */
 export interface LimitedCapture {
   setExchangeAllowance(exchanges: number): void;
   exchangesAdmitted(): number;
+  /** Exchanges shed so far, on either side. */
+  exchangesShed(): number;
 }
 
 export interface CpuLimitOptions {
@@ -44,6 +48,7 @@ interface Sample {
   cpuMicros: number;
   atMs: number;
   passed: number;
+  shed: number;
 }
 
 export class CpuLimit {
@@ -53,7 +58,7 @@ export class CpuLimit {
   private readonly cpuMicros: () => number;
   private readonly nowMs: () => number;
   private timer: NodeJS.Timeout | undefined;
-  private last: Sample = { cpuMicros: 0, atMs: 0, passed: 0 };
+  private last: Sample = { cpuMicros: 0, atMs: 0, passed: 0, shed: 0 };
   private allowance = UNLIMITED;
   private readonly counts: CpuLimitCounters = { windows: 0, limitedWindows: 0 };
 
@@ -79,12 +84,12 @@ export class CpuLimit {
     if (elapsedMs <= 0) return;
     const usedMicros = now.cpuMicros - this.last.cpuMicros;
     const passed = now.passed - this.last.passed;
+    const shed = now.shed - this.last.shed;
     this.last = now;
     this.counts.windows += 1;
     const over = usedMicros / 1000 / elapsedMs > this.cores;
-    const limited = this.allowance !== UNLIMITED;
-    if (!over && (!limited || passed < this.allowance)) {
-      if (limited) this.setAllowance(UNLIMITED);
+    if (!over && shed === 0) {
+      if (this.allowance !== UNLIMITED) this.setAllowance(UNLIMITED);
       return;
     }
     this.counts.limitedWindows += 1;
@@ -113,6 +118,11 @@ export class CpuLimit {
   }
 
   private sample(): Sample {
-    return { cpuMicros: this.cpuMicros(), atMs: this.nowMs(), passed: this.capture.exchangesAdmitted() };
+    return {
+      cpuMicros: this.cpuMicros(),
+      atMs: this.nowMs(),
+      passed: this.capture.exchangesAdmitted(),
+      shed: this.capture.exchangesShed(),
+    };
   }
 }

@@ -167,6 +167,12 @@ export class SocketCapture {
     return this.tracer.counters().exchanges[0] ?? 0;
   }
 
+  /** Exchanges shed so far under the CPU limit, on either side. */
+  exchangesShed(): number {
+    const exchanges = this.tracer.counters().exchanges;
+    return (exchanges[1] ?? 0) + (exchanges[2] ?? 0);
+  }
+
   /** Copies up to fullCaptureBytes per syscall of this process from now on (or stops); false when full. */
   setFullCapture(tgid: number, on: boolean): boolean {
     return this.tracer.setFullCapture(tgid, on);

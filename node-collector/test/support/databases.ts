@@ -27,8 +27,17 @@ function postgresBin(name: string): string {
   throw new Error(`PostgreSQL's ${name} is not installed (run scripts/setup.sh)`);
 }
 
-/** PostgreSQL refuses to run as root: the cluster belongs to the `postgres` system user. */
-export async function startPostgres(port: number): Promise<DatabaseServer> {
+/** Another address for a server to listen on, and the network whose clients may log in through it. */
+export interface ExtraListen {
+  address: string;
+  clients: string;
+}
+
+/**
+ * PostgreSQL refuses to run as root: the cluster belongs to the `postgres` system user. It listens on 127.0.0.1,
+ * and on `extra.address` for clients of `extra.clients` (a CIDR) when given.
+ */
+export async function startPostgres(port: number, extra?: ExtraListen): Promise<DatabaseServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-pg-'));
   fs.chmodSync(dir, 0o755);
   const data = path.join(dir, 'data');
@@ -49,6 +58,9 @@ export async function startPostgres(port: number): Promise<DatabaseServer> {
     '--auth-host=scram-sha-256',
     '--no-sync',
   ]);
+  if (extra !== undefined) {
+    fs.appendFileSync(path.join(data, 'pg_hba.conf'), `host all all ${extra.clients} scram-sha-256\n`);
+  }
   const proc = start('runuser', [
     '-u',
     'postgres',
@@ -59,7 +71,7 @@ export async function startPostgres(port: number): Promise<DatabaseServer> {
     '-p',
     String(port),
     '-c',
-    'listen_addresses=127.0.0.1',
+    `listen_addresses=127.0.0.1${extra === undefined ? '' : `,${extra.address}`}`,
     '-c',
     `unix_socket_directories=${dir}`,
     '-c',
