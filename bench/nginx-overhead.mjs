@@ -3,7 +3,7 @@
  *
  * nginx (one worker, no access log, `location = /small { return 200 "ok"; }`) on loopback, driven at saturation
  * by `wrk -t1 -c16 -d5s --latency`, alternately without and with `loupe up` running (off/on, ROUNDS rounds, each
- * run after a 1 s wrk warm-up). wrk and nginx share the two cores with the collector, as on a real node.
+ * run after a 1 s wrk warm-up; every other round runs off last). wrk and nginx share the two cores with the collector, as on a real node.
  * Prints per-round figures and the ratios (on/off) of the medians: requests/s, p50 and p99 latency. For the on
  * runs it also reports how much of the traffic the collector stored, its drops and its CPU.
  *
@@ -109,8 +109,7 @@ const on = [];
 const kernelOnly = [];
 let loupe;
 try {
-  for (let round = 1; round <= rounds; round++) {
-    await waitForQuietMachine({ maxWaitMs: round === 1 ? 15_000 : 8_000 });
+  const withoutCollector = async (round) => {
     await wrk(`${url}?warmup`, '1s');
     const meterOff = foreignCpuMeter(`round ${round} off`);
     const a = await wrk(url, values.duration);
@@ -120,6 +119,12 @@ try {
       `round ${round} off: ${fmt.n(a.rps)} req/s, p50 ${fmt.n(a.p50, 1)} µs, p99 ${fmt.n(a.p99, 1)} µs ${a.errors}` +
         `| other processes ${a.others.toFixed(2)} cores`,
     );
+  };
+  for (let round = 1; round <= rounds; round++) {
+    await waitForQuietMachine({ maxWaitMs: round === 1 ? 15_000 : 8_000 });
+    // Every other round runs without the collector last, so that a run's place in the round does not pass for
+    // the collector's cost.
+    if (round % 2 === 1) await withoutCollector(round);
 
     loupe = await startLoupe(`bench-overhead-${round}`, loupeArgs);
     warnIfForeignCollectors([loupe.pid]);
@@ -177,6 +182,7 @@ try {
     );
     await loupe.stop();
     loupe = undefined;
+    if (round % 2 === 0) await withoutCollector(round);
   }
 
   const m = (runs, key) => median(runs.map((r) => r[key]));
