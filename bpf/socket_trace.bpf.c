@@ -123,9 +123,9 @@ struct {
 } full_capture SEC(".maps");
 
 /* key: 0; value: exchanges that may still be admitted while admit_limited is set, one count for every CPU. User
- * space refills it every window of its CPU limit. Shares per CPU would strand the tokens of CPUs that a busy
- * single-threaded server does not run on, while its own CPU sheds; one atomic decrement per admitted exchange
- * costs less than that, and only under the limit. */
+ * space adds to it every window of its CPU limit (cpu-limit.ts). Shares per CPU would strand the tokens of CPUs
+ * that a busy single-threaded server does not run on, while its own CPU sheds; one atomic decrement per admitted
+ * exchange costs less than that, and only under the limit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

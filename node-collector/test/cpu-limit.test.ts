@@ -3,28 +3,29 @@ import assert from 'node:assert/strict';
 import { CpuLimit, type LimitedCapture } from '../src/capture/cpu-limit.js';
 import { parseCores } from '../src/cli/units.js';
 
-/** A capture whose exchanges cost `microsPerExchange` each. */
+/** A capture whose exchanges cost `microsPerExchange` each, with the kernel side's token count. */
 class SimulatedCapture implements LimitedCapture {
-  allowance = -1;
+  tokens = -1;
   passed = 0;
   shed = 0;
   cpuMicros = 0;
   constructor(private readonly microsPerExchange: number) {}
 
-  /**
-   * One window of traffic: the kernel admits what its allowance lets through, and each costs CPU. `workedShare`:
-   * the share of that CPU spent within the window (less when the collector lags, its CPU given to others).
-   */
-  offer(exchanges: number, workedShare = 1): void {
-    const passing = this.allowance < 0 ? exchanges : Math.min(exchanges, this.allowance);
-    if (this.allowance >= 0) this.allowance -= passing;
+  /** One window of traffic: the kernel admits what its tokens let through, and each costs CPU. */
+  offer(exchanges: number): void {
+    const passing = this.tokens < 0 ? exchanges : Math.min(exchanges, this.tokens);
+    if (this.tokens >= 0) this.tokens -= passing;
     this.passed += passing;
     this.shed += exchanges - passing;
-    this.cpuMicros += passing * this.microsPerExchange * workedShare;
+    this.cpuMicros += passing * this.microsPerExchange;
   }
 
   setExchangeAllowance(exchanges: number): void {
-    this.allowance = exchanges;
+    this.tokens = exchanges;
+  }
+
+  exchangeTokens(): number {
+    return this.tokens;
   }
 
   exchangesAdmitted(): number {
@@ -36,6 +37,7 @@ class SimulatedCapture implements LimitedCapture {
   }
 }
 
+/** A limit driven window by window; `window(n)` offers n exchanges and returns the cores they took. */
 function limitOver(capture: SimulatedCapture, cores: number) {
   let nowMs = 0;
   const limit = new CpuLimit({
@@ -48,9 +50,9 @@ function limitOver(capture: SimulatedCapture, cores: number) {
   limit.start();
   return {
     limit,
-    window(exchanges: number, workedShare = 1): number {
+    window(exchanges: number): number {
       const before = capture.cpuMicros;
-      capture.offer(exchanges, workedShare);
+      capture.offer(exchanges);
       nowMs += 100;
       limit.check();
       return (capture.cpuMicros - before) / 1000 / 100;
@@ -58,42 +60,46 @@ function limitOver(capture: SimulatedCapture, cores: number) {
   };
 }
 
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
 describe('CpuLimit', () => {
-  it('leaves capture alone while the collector stays under the limit', () => {
-    const capture = new SimulatedCapture(20);
+  it('never sheds a load the limit pays for', () => {
+    const capture = new SimulatedCapture(20); // 0.5 cores pay for 2,500 exchanges per 100 ms
     const { limit, window } = limitOver(capture, 0.5);
-    for (let i = 0; i < 10; i++) assert.ok(window(1_000) <= 0.5);
-    assert.equal(capture.allowance, -1);
-    assert.deepEqual(limit.counters, { windows: 10, limitedWindows: 0 });
-  });
-
-  it('allows the exchanges the limit pays for once over it, and lifts the allowance when the load goes', () => {
-    const capture = new SimulatedCapture(20); // 20 µs per exchange: 0.5 cores is 2,500 exchanges per 100 ms
-    const { limit, window } = limitOver(capture, 0.5);
-    assert.equal(window(10_000), 2, 'the first window takes two cores');
-    assert.equal(capture.allowance, 250, 'its excess comes off the next budget, down to a tenth of it');
-    assert.equal(window(10_000), 0.05);
-    assert.equal(capture.allowance, 2_500, 'then the limit pays for 2,500 exchanges a window');
-    for (let i = 0; i < 5; i++) assert.ok(Math.abs(window(10_000) - 0.5) < 1e-9);
-    window(1_000); // the load falls below what the allowance lets through
-    assert.equal(capture.allowance, -1);
+    for (let i = 0; i < 30; i++) assert.ok(window(i % 3 === 0 ? 2_400 : 1_000) <= 0.5);
+    assert.equal(capture.shed, 0);
+    assert.deepEqual(limit.counters, { windows: 30, shedWindows: 0 });
     limit.stop();
-    assert.deepEqual(limit.counters, { windows: 8, limitedWindows: 7 });
+    assert.equal(capture.tokens, -1, 'stopped: every exchange is admitted again');
   });
 
-  it('keeps the allowance through a window under the limit while exchanges are still shed', () => {
+  it('sheds a load over the limit and settles on what the limit pays for', () => {
     const capture = new SimulatedCapture(20);
     const { limit, window } = limitOver(capture, 0.5);
-    window(10_000);
-    window(10_000);
-    assert.equal(capture.allowance, 2_500);
-    // The collector lags: it spent only a fifth of what the exchanges it admitted will cost, and the load is
-    // still four times what the limit pays for.
-    assert.ok(window(10_000, 0.2) < 0.5);
-    assert.notEqual(capture.allowance, -1, 'still limited: the load has not gone');
-    window(1_000); // the load goes: nothing is shed, and the collector is under the limit
-    assert.equal(capture.allowance, -1);
-    assert.deepEqual(limit.counters, { windows: 4, limitedWindows: 3 });
+    // Four times what the limit pays for: the first windows spend the starting tokens (a second's budget at a
+    // pessimistic cost per exchange), then the measured cost sets the refills.
+    const cores = Array.from({ length: 40 }, () => window(10_000));
+    assert.ok(cores[0]! <= 2, 'the first window takes at most the starting tokens');
+    for (const c of cores.slice(20)) assert.ok(c > 0.45 && c <= 0.5 + 1e-9, `settled at the limit: ${c}`);
+    assert.ok(mean(cores) <= 0.55, `on average within the limit, burst included: ${mean(cores)}`);
+    assert.equal(
+      limit.counters.shedWindows,
+      39,
+      'every window after the first, which the starting tokens paid for',
+    );
+    assert.equal(capture.passed + capture.shed, 400_000, 'every exchange admitted or counted as shed');
+  });
+
+  it('bounds what load that comes back after a pause takes at once', () => {
+    const capture = new SimulatedCapture(20);
+    const { window } = limitOver(capture, 0.5);
+    for (let i = 0; i < 30; i++) window(10_000);
+    for (let i = 0; i < 50; i++) window(0); // tokens pile up, up to a second's budget
+    const after = Array.from({ length: 10 }, () => window(100_000));
+    // Ten windows of budget at 0.5 cores, plus at most one second's budget saved during the pause.
+    assert.ok(mean(after) <= 1.0 + 1e-9, `a burst of one second's budget at most: ${mean(after)}`);
+    assert.ok(after[0]! <= 5 + 1e-9, 'the first window after the pause takes at most the saved tokens');
+    for (const c of after.slice(5)) assert.ok(c <= 0.5 + 1e-9, `back at the limit: ${c}`);
   });
 
   it('refuses a limit that is not a positive number of cores', () => {

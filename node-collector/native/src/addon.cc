@@ -28,7 +28,8 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
                         InstanceMethod("counters", &TracerHandle::GetCounters),
                         InstanceMethod("programs", &TracerHandle::GetPrograms),
                         InstanceMethod("setFullCapture", &TracerHandle::SetFullCapture),
-                        InstanceMethod("setExchangeAllowance", &TracerHandle::SetExchangeAllowance)});
+                        InstanceMethod("setExchangeAllowance", &TracerHandle::SetExchangeAllowance),
+                        InstanceMethod("exchangeTokens", &TracerHandle::ExchangeTokens)});
   }
 
   // new Tracer({selfTgid, targetNetns, captureBytes, ringBytes, maxConns, wakeupBytes, pollMs, queueBatches,
@@ -169,6 +170,12 @@ class TracerHandle : public Napi::ObjectWrap<TracerHandle> {
           .ThrowAsJavaScriptException();
     }
     return env.Undefined();
+  }
+
+  // exchangeTokens(): exchanges the kernel side may still admit under the allowance last set.
+  Napi::Value ExchangeTokens(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Napi::Number::New(env, tracer_ ? static_cast<double>(tracer_->ExchangeTokens()) : 0.0);
   }
 
   Napi::Value GetPrograms(const Napi::CallbackInfo& info) {

@@ -206,6 +206,13 @@ bool SocketTracer::SetExchangeAllowance(int64_t exchanges) {
   return true;
 }
 
+int64_t SocketTracer::ExchangeTokens() const {
+  const uint32_t zero = 0;
+  int64_t tokens = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.admission), &zero, &tokens) != 0) return 0;
+  return tokens;
+}
+
 bool SocketTracer::SetFullCapture(uint32_t tgid, bool on) {
   const int fd = bpf_map__fd(skel_->maps.full_capture);
   if (!on) return bpf_map_delete_elem(fd, &tgid) == 0 || errno == ENOENT;

@@ -65,6 +65,8 @@ class SocketTracer {
   // shed exchange costs neither a copy into the ring nor any parsing. Returns false with errno set when the
   // kernel map refuses the update.
   bool SetExchangeAllowance(int64_t exchanges);
+  // Tokens the kernel side still holds for exchanges (meaningful while an allowance is set).
+  int64_t ExchangeTokens() const;
   std::vector<ProgramStats> Programs() const;
 
  private:

@@ -1,18 +1,23 @@
 /**
  * Keeps the collector's CPU under a limit, so that capturing a saturated service does not take the cores the
- * service needs. Every window, the process's CPU time (all threads: JavaScript, DuckDB, the reader) is compared
- * with the limit. Over it, the kernel side gets an allowance of exchanges (a request and its answer) for the next
- * window: as many as the limit, less the last window's excess, pays for at the CPU per exchange just measured.
- * Exchanges beyond the allowance are shed whole in the kernel, before any copy, and counted as `cpu_limit_client`
- * and `cpu_limit_server` drops; the parsers are told and go on at the next admitted exchange.
- * Once a window ends under the limit with nothing shed, the load fits and the allowance is lifted. (Under the
- * limit while still shedding is not enough: the collector may only be lagging, its CPU given to the traced
- * service, with the work of the exchanges it admitted still to come.)
+ * service needs. The kernel side admits an exchange (a request and its answer) only against a token, and sheds
+ * the others whole, before any copy, counted as `cpu_limit_client` and `cpu_limit_server` drops; the parsers are
+ * told and go on at the next admitted exchange.
+ *
+ * Every window, the collector adds the tokens its budget pays for: the limit's CPU time, less the last window's
+ * excess, at the CPU per exchange measured so far (all threads: JavaScript, DuckDB, the reader). Tokens left
+ * unused are kept up to BURST_WINDOWS windows' worth, so that a short burst passes whole while a load the limit
+ * cannot pay for is shed from its first window on. (Capture used to run unlimited until a window went over the
+ * limit: each time load came back after a pause, a whole window's traffic was taken in, and working through it
+ * held the collector over its limit for the next second or so.)
  */
 
 /** What the limit needs of the capture (SocketCapture). */
 export interface LimitedCapture {
+  /** Sets the tokens the kernel side holds (negative: admits every exchange). */
   setExchangeAllowance(exchanges: number): void;
+  /** Tokens the kernel side still holds. */
+  exchangeTokens(): number;
   exchangesAdmitted(): number;
   /** Exchanges shed so far, on either side. */
   exchangesShed(): number;
@@ -32,11 +37,20 @@ export interface CpuLimitOptions {
 
 export interface CpuLimitCounters {
   windows: number;
-  /** Windows that ran under an allowance. */
-  limitedWindows: number;
+  /** Windows in which exchanges were shed. */
+  shedWindows: number;
 }
 
 const DEFAULT_WINDOW_MS = 100;
+/** Unused tokens kept, in windows' worth of the budget: a burst of up to a second's budget passes whole. */
+const BURST_WINDOWS = 10;
+/** The CPU per exchange assumed until one is measured: on the high side, so that the first windows shed. */
+const INITIAL_MICROS_PER_EXCHANGE = 50;
+/** A window with fewer admitted exchanges says more about the collector's fixed costs than about exchanges. */
+const MIN_MEASURED_EXCHANGES = 20;
+/** Weight of a window's measurement in the running CPU per exchange (the work of one window spills into the
+ * next: garbage collection, DuckDB's commits). */
+const MEASUREMENT_WEIGHT = 0.3;
 const UNLIMITED = -1;
 
 function processCpuMicros(): number {
@@ -59,8 +73,8 @@ export class CpuLimit {
   private readonly nowMs: () => number;
   private timer: NodeJS.Timeout | undefined;
   private last: Sample = { cpuMicros: 0, atMs: 0, passed: 0, shed: 0 };
-  private allowance = UNLIMITED;
-  private readonly counts: CpuLimitCounters = { windows: 0, limitedWindows: 0 };
+  private microsPerExchange = INITIAL_MICROS_PER_EXCHANGE;
+  private readonly counts: CpuLimitCounters = { windows: 0, shedWindows: 0 };
 
   constructor(options: CpuLimitOptions) {
     if (!(options.cores > 0)) throw new RangeError(`CPU limit ${options.cores}: must be more than 0 cores`);
@@ -71,50 +85,47 @@ export class CpuLimit {
     this.nowMs = options.nowMs ?? (() => performance.now());
   }
 
+  /** Starts with a full burst's worth of tokens. */
   start(): void {
     this.last = this.sample();
+    this.capture.setExchangeAllowance(this.burstTokens(this.windowMs));
     this.timer = setInterval(() => this.check(), this.windowMs);
     this.timer.unref();
   }
 
-  /** Ends a window and sets the allowance for the next one. */
+  /** Ends a window and adds the next one's tokens. */
   check(): void {
     const now = this.sample();
     const elapsedMs = now.atMs - this.last.atMs;
     if (elapsedMs <= 0) return;
     const usedMicros = now.cpuMicros - this.last.cpuMicros;
     const passed = now.passed - this.last.passed;
-    const shed = now.shed - this.last.shed;
+    if (now.shed > this.last.shed) this.counts.shedWindows += 1;
     this.last = now;
     this.counts.windows += 1;
-    const over = usedMicros / 1000 / elapsedMs > this.cores;
-    if (!over && shed === 0) {
-      if (this.allowance !== UNLIMITED) this.setAllowance(UNLIMITED);
-      return;
+    if (passed >= MIN_MEASURED_EXCHANGES) {
+      this.microsPerExchange += MEASUREMENT_WEIGHT * (usedMicros / passed - this.microsPerExchange);
     }
-    this.counts.limitedWindows += 1;
+    // The last window's excess comes off the next one's budget. A tenth of the budget always remains, so that
+    // exchanges keep flowing and their cost keeps being measured.
     const budgetMicros = this.cores * elapsedMs * 1000;
-    const microsPerExchange = usedMicros / Math.max(1, passed);
-    // The last window's excess is taken off the next one's budget: it is mostly work that lags the exchanges it
-    // admitted (garbage collection, DuckDB's commits). A tenth of the budget always remains, so that exchanges
-    // keep flowing and their cost keeps being measured.
-    const excessMicros = Math.max(0, usedMicros - budgetMicros);
-    const spendable = Math.max(budgetMicros / 10, budgetMicros - excessMicros);
-    this.setAllowance(Math.floor(spendable / microsPerExchange));
+    const spendable = Math.max(budgetMicros / 10, budgetMicros - Math.max(0, usedMicros - budgetMicros));
+    const held = Math.max(0, this.capture.exchangeTokens());
+    const refill = Math.floor(spendable / this.microsPerExchange);
+    this.capture.setExchangeAllowance(Math.min(this.burstTokens(elapsedMs), held + refill));
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.setAllowance(UNLIMITED);
+    this.capture.setExchangeAllowance(UNLIMITED);
   }
 
   get counters(): CpuLimitCounters {
     return { ...this.counts };
   }
 
-  private setAllowance(exchanges: number): void {
-    this.allowance = exchanges;
-    this.capture.setExchangeAllowance(exchanges);
+  private burstTokens(windowMs: number): number {
+    return Math.floor((BURST_WINDOWS * this.cores * windowMs * 1000) / this.microsPerExchange);
   }
 
   private sample(): Sample {

@@ -49,6 +49,8 @@ export interface NativeTracer {
   setFullCapture(tgid: number, on: boolean): boolean;
   /** Exchanges the kernel side may still admit (negative: no limit); it sheds and counts the rest. */
   setExchangeAllowance(exchanges: number): void;
+  /** Exchanges the kernel side may still admit under the allowance last set. */
+  exchangeTokens(): number;
 }
 
 export interface CaptureAddon {

@@ -162,6 +162,11 @@ export class SocketCapture {
     this.tracer.setExchangeAllowance(exchanges);
   }
 
+  /** Exchanges the kernel side may still admit under the allowance last set. */
+  exchangeTokens(): number {
+    return this.tracer.exchangeTokens();
+  }
+
   /** Exchanges admitted so far. */
   exchangesAdmitted(): number {
     return this.tracer.counters().exchanges[0] ?? 0;

@@ -36,6 +36,7 @@ export interface CollectorStatusBody {
   parseErrors: number;
   storeRows: number;
   storeBytes: number;
+  dropsByReason?: Record<string, number>;
 }
 
 export async function startLoupeUp(port: number, extraArgs: string[] = []): Promise<LoupeUp> {
