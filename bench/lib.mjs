@@ -339,7 +339,8 @@ http {
   };
 }
 
-function childPids(pid) {
+/** The pids of a process's children. */
+export function childPids(pid) {
   try {
     return fs
       .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')

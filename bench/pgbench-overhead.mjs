@@ -22,6 +22,8 @@ import process from 'node:process';
 import { parseArgs } from 'node:util';
 import {
   apiQuery,
+  atExit,
+  childPids,
   fmt,
   header,
   median,
@@ -69,6 +71,10 @@ const postgres = await startPostgres(
   await freePort(),
   clientNode && { address: clientNode.serverAddress, clients: clientNode.clientNetwork },
 );
+// Stopped by the finally below; if this process is stopped first, its postmaster (runuser's child) by pid.
+const unregisterPostgres = atExit(() => {
+  for (const pid of childPids(postgres.process.pid)) process.kill(pid, 'SIGINT');
+});
 const env = postgresEnv();
 const pgArgs = ['-h', clientNode?.serverAddress ?? '127.0.0.1', '-p', String(postgres.port)];
 
@@ -150,5 +156,6 @@ try {
   );
 } finally {
   await postgres.stop();
+  unregisterPostgres();
   clientNode?.remove();
 }

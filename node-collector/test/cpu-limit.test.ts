@@ -11,13 +11,16 @@ class SimulatedCapture implements LimitedCapture {
   cpuMicros = 0;
   constructor(private readonly microsPerExchange: number) {}
 
-  /** One window of traffic: the kernel admits what its tokens let through, and each costs CPU. */
-  offer(exchanges: number): void {
+  /**
+   * One window of traffic: the kernel admits what its tokens let through, and each costs CPU. `otherMicros`: CPU
+   * the collector spent on something else meanwhile (a query).
+   */
+  offer(exchanges: number, otherMicros = 0): void {
     const passing = this.tokens < 0 ? exchanges : Math.min(exchanges, this.tokens);
     if (this.tokens >= 0) this.tokens -= passing;
     this.passed += passing;
     this.shed += exchanges - passing;
-    this.cpuMicros += passing * this.microsPerExchange;
+    this.cpuMicros += passing * this.microsPerExchange + otherMicros;
   }
 
   setExchangeAllowance(exchanges: number): void {
@@ -50,9 +53,9 @@ function limitOver(capture: SimulatedCapture, cores: number) {
   limit.start();
   return {
     limit,
-    window(exchanges: number): number {
+    window(exchanges: number, otherMicros = 0): number {
       const before = capture.cpuMicros;
-      capture.offer(exchanges);
+      capture.offer(exchanges, otherMicros);
       nowMs += 100;
       limit.check();
       return (capture.cpuMicros - before) / 1000 / 100;
@@ -100,6 +103,18 @@ describe('CpuLimit', () => {
     assert.ok(mean(after) <= 1.0 + 1e-9, `a burst of one second's budget at most: ${mean(after)}`);
     assert.ok(after[0]! <= 5 + 1e-9, 'the first window after the pause takes at most the saved tokens');
     for (const c of after.slice(5)) assert.ok(c <= 0.5 + 1e-9, `back at the limit: ${c}`);
+  });
+
+  it('finds the cost per exchange again after a window that spent its CPU on something else', () => {
+    const capture = new SimulatedCapture(20); // 0.1 cores pay for 500 exchanges per 100 ms
+    const { window } = limitOver(capture, 0.1);
+    for (let i = 0; i < 30; i++) window(2_000);
+    // A query takes 2 s of CPU within one window: the cost measured for that window's exchanges is two hundred
+    // times the true one, and a whole budget then pays for fewer exchanges than a measurement needs.
+    window(2_000, 2_000_000);
+    const after = Array.from({ length: 60 }, () => window(2_000));
+    assert.ok(after.slice(0, 3).every((c) => c < 0.02), 'the next windows pay for few exchanges');
+    for (const c of after.slice(40)) assert.ok(c > 0.09 && c <= 0.1 + 1e-9, `back at the limit: ${c}`);
   });
 
   it('refuses a limit that is not a positive number of cores', () => {

@@ -46,10 +46,15 @@ const DEFAULT_WINDOW_MS = 100;
 const BURST_WINDOWS = 10;
 /** The CPU per exchange assumed until one is measured: on the high side, so that the first windows shed. */
 const INITIAL_MICROS_PER_EXCHANGE = 50;
-/** A window with fewer admitted exchanges says more about the collector's fixed costs than about exchanges. */
+/**
+ * The CPU per exchange is measured over as many windows as it takes this many exchanges to pass (windows that
+ * admitted none are left out: idle, their CPU is the collector's fixed cost). Over fewer exchanges, the fixed
+ * costs (timers, a query) pass for the exchanges'. Measuring only single windows that admitted this many could
+ * stick: after a costly window, the refills stay below it and the cost is never measured again.
+ */
 const MIN_MEASURED_EXCHANGES = 20;
-/** Weight of a window's measurement in the running CPU per exchange (the work of one window spills into the
- * next: garbage collection, DuckDB's commits). */
+/** Weight of a measurement in the running CPU per exchange (the work of one window spills into the next: garbage
+ * collection, DuckDB's commits). */
 const MEASUREMENT_WEIGHT = 0.3;
 const UNLIMITED = -1;
 
@@ -74,6 +79,8 @@ export class CpuLimit {
   private timer: NodeJS.Timeout | undefined;
   private last: Sample = { cpuMicros: 0, atMs: 0, passed: 0, shed: 0 };
   private microsPerExchange = INITIAL_MICROS_PER_EXCHANGE;
+  /** CPU and exchanges since the last measurement of the CPU per exchange. */
+  private measuring = { micros: 0, exchanges: 0 };
   private readonly counts: CpuLimitCounters = { windows: 0, shedWindows: 0 };
 
   constructor(options: CpuLimitOptions) {
@@ -103,15 +110,14 @@ export class CpuLimit {
     if (now.shed > this.last.shed) this.counts.shedWindows += 1;
     this.last = now;
     this.counts.windows += 1;
-    if (passed >= MIN_MEASURED_EXCHANGES) {
-      this.microsPerExchange += MEASUREMENT_WEIGHT * (usedMicros / passed - this.microsPerExchange);
-    }
+    this.measure(usedMicros, passed);
     // The last window's excess comes off the next one's budget. A tenth of the budget always remains, so that
     // exchanges keep flowing and their cost keeps being measured.
     const budgetMicros = this.cores * elapsedMs * 1000;
     const spendable = Math.max(budgetMicros / 10, budgetMicros - Math.max(0, usedMicros - budgetMicros));
     const held = Math.max(0, this.capture.exchangeTokens());
-    const refill = Math.floor(spendable / this.microsPerExchange);
+    // At least one a window, so that the cost per exchange keeps being measured however high it was.
+    const refill = Math.max(1, Math.floor(spendable / this.microsPerExchange));
     this.capture.setExchangeAllowance(Math.min(this.burstTokens(elapsedMs), held + refill));
   }
 
@@ -124,8 +130,19 @@ export class CpuLimit {
     return { ...this.counts };
   }
 
+  private measure(usedMicros: number, passed: number): void {
+    if (passed === 0) return;
+    const m = this.measuring;
+    m.micros += usedMicros;
+    m.exchanges += passed;
+    if (m.exchanges < MIN_MEASURED_EXCHANGES) return;
+    this.microsPerExchange += MEASUREMENT_WEIGHT * (m.micros / m.exchanges - this.microsPerExchange);
+    m.micros = 0;
+    m.exchanges = 0;
+  }
+
   private burstTokens(windowMs: number): number {
-    return Math.floor((BURST_WINDOWS * this.cores * windowMs * 1000) / this.microsPerExchange);
+    return Math.max(1, Math.floor((BURST_WINDOWS * this.cores * windowMs * 1000) / this.microsPerExchange));
   }
 
   private sample(): Sample {
