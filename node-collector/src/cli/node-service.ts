@@ -54,9 +54,9 @@ ${brokerFlags}  --data-dir DIR        where the node's DuckDB file lives (defaul
   --full-bodies LIST    services whose bodies are kept whole, up to --full-body-bytes: process names, each
                         optionally with the port it serves on (e.g. api:8080,billing), for faithful replays
   --full-body-bytes N   body size kept for --full-bodies services (default 1MiB, at most 16MiB)
-  --cpu-limit CORES     cores the collector may use on average (e.g. 0.5); above it, the kernel side sheds
-                        whole exchanges (a request and its answer) and counts them as cpu_limit_client and
-                        cpu_limit_server drops (default: no limit)
+  --cpu-limit CORES     cores the collector may use on average (e.g. 0.5): the kernel side admits the exchanges
+                        (a request and its answer) this pays for, bursts of up to a second's worth whole, and
+                        sheds the rest, counted as cpu_limit_client and cpu_limit_server drops (default: no limit)
   --nice N              run the collector at this nice value, 0-19 (default 0): above 0 it yields the CPU to
                         the services it watches and counts as drops what it cannot take in meanwhile
   --retention-age D     delete rows older than this (default 24h)
