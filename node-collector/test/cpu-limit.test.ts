@@ -113,7 +113,10 @@ describe('CpuLimit', () => {
     // times the true one, and a whole budget then pays for fewer exchanges than a measurement needs.
     window(2_000, 2_000_000);
     const after = Array.from({ length: 60 }, () => window(2_000));
-    assert.ok(after.slice(0, 3).every((c) => c < 0.02), 'the next windows pay for few exchanges');
+    assert.ok(
+      after.slice(0, 3).every((c) => c < 0.02),
+      'the next windows pay for few exchanges',
+    );
     for (const c of after.slice(40)) assert.ok(c > 0.09 && c <= 0.1 + 1e-9, `back at the limit: ${c}`);
   });
 
