@@ -60,7 +60,7 @@ class SocketTracer {
   // Marks (or unmarks) a process whose payloads are copied up to full_capture_bytes per syscall. Returns false
   // with errno set when the kernel map refuses (full, or the feature is off).
   bool SetFullCapture(uint32_t tgid, bool on);
-  // The kernel side admits at most `exchanges` more exchanges (shared out among the CPUs), then sheds them whole
+  // The kernel side admits at most `exchanges` more exchanges (one count for every CPU), then sheds them whole
   // until the next call; negative means no limit. The collector's way of keeping its own CPU under a limit: a
   // shed exchange costs neither a copy into the ring nor any parsing. Returns false with errno set when the
   // kernel map refuses the update.

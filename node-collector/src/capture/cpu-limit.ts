@@ -115,6 +115,7 @@ export class CpuLimit {
     // exchanges keep flowing and their cost keeps being measured.
     const budgetMicros = this.cores * elapsedMs * 1000;
     const spendable = Math.max(budgetMicros / 10, budgetMicros - Math.max(0, usedMicros - budgetMicros));
+    // Tokens taken between this read and the write below are given back: a few exchanges at most.
     const held = Math.max(0, this.capture.exchangeTokens());
     // At least one a window, so that the cost per exchange keeps being measured however high it was.
     const refill = Math.max(1, Math.floor(spendable / this.microsPerExchange));
