@@ -31,12 +31,8 @@ class SimulatedCapture implements LimitedCapture {
     return this.tokens;
   }
 
-  exchangesAdmitted(): number {
-    return this.passed;
-  }
-
-  exchangesShed(): number {
-    return this.shed;
+  exchangeCounts() {
+    return { admitted: this.passed, shed: this.shed };
   }
 }
 

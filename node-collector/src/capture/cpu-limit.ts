@@ -18,9 +18,13 @@ export interface LimitedCapture {
   setExchangeAllowance(exchanges: number): void;
   /** Tokens the kernel side still holds. */
   exchangeTokens(): number;
-  exchangesAdmitted(): number;
-  /** Exchanges shed so far, on either side. */
-  exchangesShed(): number;
+  /** Exchanges admitted and shed (on either side) so far: one read of the kernel's counters. */
+  exchangeCounts(): ExchangeCounts;
+}
+
+export interface ExchangeCounts {
+  admitted: number;
+  shed: number;
 }
 
 export interface CpuLimitOptions {
@@ -147,11 +151,7 @@ export class CpuLimit {
   }
 
   private sample(): Sample {
-    return {
-      cpuMicros: this.cpuMicros(),
-      atMs: this.nowMs(),
-      passed: this.capture.exchangesAdmitted(),
-      shed: this.capture.exchangesShed(),
-    };
+    const { admitted, shed } = this.capture.exchangeCounts();
+    return { cpuMicros: this.cpuMicros(), atMs: this.nowMs(), passed: admitted, shed };
   }
 }

@@ -8,6 +8,7 @@ import {
   type TracerOptions,
 } from './native.js';
 import { HeldBatches } from './held-batches.js';
+import type { ExchangeCounts } from './cpu-limit.js';
 import { checkCaptureFeatures, checkSyscallTracepoints, MissingFeatureError } from './preflight.js';
 import { decodeBatch, DROP_REASONS, type DecodeCounters } from './wire.js';
 
@@ -167,15 +168,10 @@ export class SocketCapture {
     return this.tracer.exchangeTokens();
   }
 
-  /** Exchanges admitted so far. */
-  exchangesAdmitted(): number {
-    return this.tracer.counters().exchanges[0] ?? 0;
-  }
-
-  /** Exchanges shed so far under the CPU limit, on either side. */
-  exchangesShed(): number {
+  /** Exchanges admitted, and shed under the CPU limit on either side, so far. */
+  exchangeCounts(): ExchangeCounts {
     const exchanges = this.tracer.counters().exchanges;
-    return (exchanges[1] ?? 0) + (exchanges[2] ?? 0);
+    return { admitted: exchanges[0] ?? 0, shed: (exchanges[1] ?? 0) + (exchanges[2] ?? 0) };
   }
 
   /** Copies up to fullCaptureBytes per syscall of this process from now on (or stops); false when full. */
