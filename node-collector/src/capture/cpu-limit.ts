@@ -4,12 +4,19 @@
  * the others whole, before any copy, counted as `cpu_limit_client` and `cpu_limit_server` drops; the parsers are
  * told and go on at the next admitted exchange.
  *
- * Every window, the collector adds the tokens its budget pays for: the limit's CPU time, less the last window's
- * excess, at the CPU per exchange measured so far (all threads: JavaScript, DuckDB, the reader). Tokens left
- * unused are kept up to BURST_WINDOWS windows' worth, so that a short burst passes whole while a load the limit
- * cannot pay for is shed from its first window on. (Capture used to run unlimited until a window went over the
- * limit: each time load came back after a pause, a whole window's traffic was taken in, and working through it
- * held the collector over its limit for the next second or so.)
+ * Every window, the collector adds the tokens its budget pays for. How many that is comes from the last
+ * MEASURED_WINDOWS windows in which the load took at least its refill: their exchanges, scaled by the budget over
+ * the CPU they took with everything else the collector did meanwhile (its timers, commits, queries). So the
+ * collector's own work is paid for first and what is left goes to exchanges. The refill grows by at most a
+ * quarter a window, since part of what an exchange costs comes in later windows (its commit). Tokens left unused
+ * are kept up to BURST_WINDOWS windows' worth, so that a short burst passes whole while a load the limit cannot
+ * pay for is shed from its first window on.
+ *
+ * Two earlier forms fell short. Capture ran unlimited until a window went over the limit: each time load came
+ * back after a pause, a whole window's traffic was taken in. Then the refill was the budget over a running
+ * average of the CPU per exchange, measured every 20 exchanges: a costly start (the first queries, code being
+ * compiled) set that average high, the refills stayed small, and 20 exchanges took seconds to pass, so at a
+ * limit of 0.05 cores the collector used 0.01–0.04 and stored a tenth of what its budget paid for.
  */
 
 /** What the limit needs of the capture (SocketCapture). */
@@ -48,18 +55,13 @@ export interface CpuLimitCounters {
 const DEFAULT_WINDOW_MS = 100;
 /** Unused tokens kept, in windows' worth of the budget: a burst of up to a second's budget passes whole. */
 const BURST_WINDOWS = 10;
-/** The CPU per exchange assumed until one is measured: on the high side, so that the first windows shed. */
+/** The CPU per exchange assumed until a window has measured one: on the high side, so that the first windows shed. */
 const INITIAL_MICROS_PER_EXCHANGE = 50;
-/**
- * The CPU per exchange is measured over as many windows as it takes this many exchanges to pass (windows that
- * admitted none are left out: idle, their CPU is the collector's fixed cost). Over fewer exchanges, the fixed
- * costs (timers, a query) pass for the exchanges'. Measuring only single windows that admitted this many could
- * stick: after a costly window, the refills stay below it and the cost is never measured again.
- */
-const MIN_MEASURED_EXCHANGES = 20;
-/** Weight of a measurement in the running CPU per exchange (the work of one window spills into the next: garbage
- * collection, DuckDB's commits). */
-const MEASUREMENT_WEIGHT = 0.3;
+/** Windows over which the CPU per exchange is measured: a window's CPU comes in lumps (a commit, a collection). */
+const MEASURED_WINDOWS = 20;
+/** The most the refill grows or shrinks in one window. */
+const MAX_GROWTH = 1.25;
+const MAX_SHRINK = 2;
 const UNLIMITED = -1;
 
 function processCpuMicros(): number {
@@ -82,9 +84,12 @@ export class CpuLimit {
   private readonly nowMs: () => number;
   private timer: NodeJS.Timeout | undefined;
   private last: Sample = { cpuMicros: 0, atMs: 0, passed: 0, shed: 0 };
-  private microsPerExchange = INITIAL_MICROS_PER_EXCHANGE;
-  /** CPU and exchanges since the last measurement of the CPU per exchange. */
-  private measuring = { micros: 0, exchanges: 0 };
+  /** Exchanges per ms of the window that the budget pays for. */
+  private exchangesPerMs: number;
+  /** Tokens the last window was given. */
+  private lastRefill: number;
+  /** Exchanges and CPU of the last MEASURED_WINDOWS windows whose load took its refill (rings). */
+  private readonly measured = { passed: [] as number[], micros: [] as number[], next: 0 };
   private readonly counts: CpuLimitCounters = { windows: 0, shedWindows: 0 };
 
   constructor(options: CpuLimitOptions) {
@@ -94,12 +99,14 @@ export class CpuLimit {
     this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
     this.cpuMicros = options.cpuMicros ?? processCpuMicros;
     this.nowMs = options.nowMs ?? (() => performance.now());
+    this.exchangesPerMs = (this.cores * 1000) / INITIAL_MICROS_PER_EXCHANGE;
+    this.lastRefill = this.refillFor(this.windowMs);
   }
 
   /** Starts with a full burst's worth of tokens. */
   start(): void {
     this.last = this.sample();
-    this.capture.setExchangeAllowance(this.burstTokens(this.windowMs));
+    this.capture.setExchangeAllowance(this.burstTokens());
     this.timer = setInterval(() => this.check(), this.windowMs);
     this.timer.unref();
   }
@@ -111,19 +118,15 @@ export class CpuLimit {
     if (elapsedMs <= 0) return;
     const usedMicros = now.cpuMicros - this.last.cpuMicros;
     const passed = now.passed - this.last.passed;
-    if (now.shed > this.last.shed) this.counts.shedWindows += 1;
+    const shed = now.shed > this.last.shed;
+    if (shed) this.counts.shedWindows += 1;
     this.last = now;
     this.counts.windows += 1;
-    this.measure(usedMicros, passed);
-    // The last window's excess comes off the next one's budget. A tenth of the budget always remains, so that
-    // exchanges keep flowing and their cost keeps being measured.
-    const budgetMicros = this.cores * elapsedMs * 1000;
-    const spendable = Math.max(budgetMicros / 10, budgetMicros - Math.max(0, usedMicros - budgetMicros));
+    if (passed >= this.lastRefill || shed) this.rescale(passed, usedMicros);
     // Tokens taken between this read and the write below are given back: a few exchanges at most.
     const held = Math.max(0, this.capture.exchangeTokens());
-    // At least one a window, so that the cost per exchange keeps being measured however high it was.
-    const refill = Math.max(1, Math.floor(spendable / this.microsPerExchange));
-    this.capture.setExchangeAllowance(Math.min(this.burstTokens(elapsedMs), held + refill));
+    this.lastRefill = this.refillFor(elapsedMs);
+    this.capture.setExchangeAllowance(Math.min(this.burstTokens(), held + this.lastRefill));
   }
 
   stop(): void {
@@ -135,19 +138,30 @@ export class CpuLimit {
     return { ...this.counts };
   }
 
-  private measure(usedMicros: number, passed: number): void {
-    if (passed === 0) return;
-    const m = this.measuring;
-    m.micros += usedMicros;
-    m.exchanges += passed;
-    if (m.exchanges < MIN_MEASURED_EXCHANGES) return;
-    this.microsPerExchange += MEASUREMENT_WEIGHT * (m.micros / m.exchanges - this.microsPerExchange);
-    m.micros = 0;
-    m.exchanges = 0;
+  /**
+   * A window whose load took its whole refill shows what the budget pays for: its exchanges, times the budget over
+   * the CPU they cost with the collector's other work. A lighter load says nothing of it: its CPU is mostly that
+   * other work.
+   */
+  private rescale(passed: number, usedMicros: number): void {
+    const m = this.measured;
+    m.passed[m.next] = passed;
+    m.micros[m.next] = usedMicros;
+    m.next = (m.next + 1) % MEASURED_WINDOWS;
+    const micros = m.micros.reduce((a, b) => a + b, 0);
+    const exchanges = m.passed.reduce((a, b) => a + b, 0);
+    const paysFor = micros > 0 ? (exchanges * this.cores * 1000) / micros : Infinity;
+    const current = this.exchangesPerMs;
+    this.exchangesPerMs = Math.min(current * MAX_GROWTH, Math.max(current / MAX_SHRINK, paysFor));
   }
 
-  private burstTokens(windowMs: number): number {
-    return Math.max(1, Math.floor((BURST_WINDOWS * this.cores * windowMs * 1000) / this.microsPerExchange));
+  /** At least one a window, so that a load whose exchanges cost more than a window's budget is still sampled. */
+  private refillFor(elapsedMs: number): number {
+    return Math.max(1, Math.floor(this.exchangesPerMs * elapsedMs));
+  }
+
+  private burstTokens(): number {
+    return Math.max(1, Math.floor(BURST_WINDOWS * this.windowMs * this.exchangesPerMs));
   }
 
   private sample(): Sample {
