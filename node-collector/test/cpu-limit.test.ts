@@ -113,6 +113,15 @@ describe('CpuLimit', () => {
     for (const c of after.slice(50)) assert.ok(c > 0.09 && c <= 0.1 + 1e-9, `back at the limit: ${c}`);
   });
 
+  it('grows back within seconds after a long run of costly windows', () => {
+    const capture = new SimulatedCapture(20); // 0.1 cores pay for 500 exchanges per 100 ms
+    const { window } = limitOver(capture, 0.1);
+    // Five seconds of heavy queries under an overload: every window costs ten times the budget on its own.
+    for (let i = 0; i < 50; i++) window(2_000, 1_000_000);
+    const after = Array.from({ length: 60 }, () => window(2_000));
+    for (const c of after.slice(50)) assert.ok(c > 0.09 && c <= 0.1 + 1e-9, `back at the limit: ${c}`);
+  });
+
   it('pays for its own work first and gives exchanges the rest of the budget', () => {
     const capture = new SimulatedCapture(25);
     const { window } = limitOver(capture, 0.1);

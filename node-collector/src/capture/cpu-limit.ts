@@ -152,7 +152,9 @@ export class CpuLimit {
     const exchanges = m.passed.reduce((a, b) => a + b, 0);
     const paysFor = micros > 0 ? (exchanges * this.cores * 1000) / micros : Infinity;
     const current = this.exchangesPerMs;
-    this.exchangesPerMs = Math.min(current * MAX_GROWTH, Math.max(current / MAX_SHRINK, paysFor));
+    const next = Math.min(current * MAX_GROWTH, Math.max(current / MAX_SHRINK, paysFor));
+    // Never below one exchange a window: from lower, the refill would take long to grow back.
+    this.exchangesPerMs = Math.max(1 / this.windowMs, next);
   }
 
   /** At least one a window, so that a load whose exchanges cost more than a window's budget is still sampled. */
