@@ -56,9 +56,10 @@ test('a saturating load is shed to the limit from its start, and every request i
   const completed = Number(/(\d+) requests in/.exec(out)?.[1]);
   assert.ok(completed > 20_000, `wrk completed ${completed}: not a saturating load`);
   // Unlimited, the collector would take most of a core here; each time load came back after a pause, a limit
-  // that waited for a window over it took a whole window's traffic in first (several times the limit).
+  // that waited for a window over it took a whole window's traffic in first (several times the limit). Below
+  // half the limit, capture would be starved of the budget it was given.
   assert.ok(
-    cores <= 2 * LIMIT_CORES,
+    cores >= LIMIT_CORES / 2 && cores <= 1.5 * LIMIT_CORES,
     `the collector used ${cores.toFixed(3)} cores under a limit of ${LIMIT_CORES}`,
   );
 
