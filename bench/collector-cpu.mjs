@@ -11,7 +11,9 @@
  *     This time is spent in the traced processes' syscalls, not in the collector.
  * Both are divided by the requests captured (http_events rows with role='server' for this load's path). The
  * client is on the same host, so its side of each request is captured too (role='client'): per request the
- * collector handles two records; the figure per record is printed as well.
+ * collector handles two records; the figure per record is printed as well. With --client-node the client runs in
+ * a network namespace of its own, standing for another node (startClientNode in lib.mjs), and the collector
+ * captures only the server's namespace: one record per request, as on a server whose clients are elsewhere.
  *
  * Side-by-side baseline: the same load without the collector, first; nginx's own CPU per request with and
  * without the collector shows what the traced server pays (the BPF programs run in its syscalls).
@@ -20,7 +22,7 @@
  * both ends), and a shorter window holds too few of them for the figure to settle (at 2,000/s, 5 s windows gave
  * 54–72 µs per request, 20 s windows 45–52).
  *
- * Usage: node bench/collector-cpu.mjs [--rate 2000] [--duration-ms 20000] [--connections 16]
+ * Usage: node bench/collector-cpu.mjs [--rate 2000] [--duration-ms 20000] [--connections 16] [--client-node]
  */
 import console from 'node:console';
 import { performance } from 'node:perf_hooks';
@@ -41,6 +43,7 @@ import {
   startNginx,
   topPrograms,
   pollFor,
+  startClientNode,
   sleep,
   waitForCount,
   waitForQuietMachine,
@@ -54,6 +57,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '2000' },
     'duration-ms': { type: 'string', default: '20000' },
     connections: { type: 'string', default: '16' },
+    'client-node': { type: 'boolean', default: false },
   },
 });
 const rate = Number(values.rate);
@@ -61,28 +65,34 @@ const durationMs = Number(values['duration-ms']);
 const connections = Number(values.connections);
 
 requireRoot();
-header(`collector CPU per request at ${rate} requests/s for ${durationMs} ms`);
+header(
+  `collector CPU per request at ${rate} requests/s for ${durationMs} ms` +
+    (values['client-node'] ? ', client on another node (its own network namespace): server end only' : ''),
+);
 
+const clientNode = values['client-node'] ? await startClientNode() : undefined;
 const port = await freePort();
-const nginx = await startNginx(port, 'location /r/ { return 200 "ok"; }');
+const nginx = await startNginx(port, 'location /r/ { return 200 "ok"; }', clientNode?.serverAddress);
+const load = (urlPath, ms) =>
+  pacedLoad({ port, path: urlPath, rate, durationMs: ms, connections, clientNode });
 let loupe;
 let bpfStats;
 try {
   await waitForQuietMachine();
 
   // Baseline: the same load, no collector.
-  await pacedLoad({ port, path: '/r/warmup', rate, durationMs: 1000, connections });
+  await load('/r/warmup', 1000);
   const offNginx0 = cpuSeconds(nginx.workerPid);
   const meterOff = foreignCpuMeter('the run without collector');
-  const off = await pacedLoad({ port, path: '/r/off', rate, durationMs, connections });
+  const off = await load('/r/off', durationMs);
   meterOff.stop();
   const offNginx = cpuDelta(offNginx0, cpuSeconds(nginx.workerPid));
 
-  loupe = await startLoupe('bench-cpu');
+  loupe = await startLoupe('bench-cpu', clientNode ? ['--netns', clientNode.hostNetns] : []);
   warnIfForeignCollectors([loupe.pid]);
   bpfStats = enableBpfStats();
   // Warm the collector's JIT and store, then let it settle.
-  await pacedLoad({ port, path: '/r/warmup', rate, durationMs: 1000, connections });
+  await load('/r/warmup', 1000);
   const countSql = (urlPath) =>
     `SELECT count(*) AS n FROM http_events WHERE req_path = '${urlPath}' AND local_port = ${port} AND role = 'server'`;
   await waitForCount(loupe, countSql('/r/warmup'), Math.round(rate), { timeoutMs: 15_000 });
@@ -110,7 +120,7 @@ try {
     t: performance.now(),
   };
   const meterOn = foreignCpuMeter('the measured run');
-  const on = await pacedLoad({ port, path: '/r/cpu', rate, durationMs, connections });
+  const on = await load('/r/cpu', durationMs);
   const quiet = await waitForCount(loupe, countSql('/r/cpu'), on.sent, { timeoutMs: 30_000 });
   const after = {
     cpu: cpuSeconds(loupe.pid),
@@ -178,10 +188,12 @@ try {
   console.log(
     `RESULT collector-cpu rate=${on.achievedRate} user_us=${(perReq(netUser) * 1e6).toFixed(2)} ` +
       `bpf_us=${(perReq(bpfS) * 1e6).toFixed(2)} total_us=${(totalPerReq * 1e6).toFixed(2)} ` +
-      `ratio_to_target=${fmt.r((totalPerReq * 1e6) / TARGET_US)} noisy=${noise.noisy}`,
+      `ratio_to_target=${fmt.r((totalPerReq * 1e6) / TARGET_US)} ends=${clientNode ? 'server' : 'both'} ` +
+      `noisy=${noise.noisy}`,
   );
 } finally {
   bpfStats?.restore();
   await loupe?.stop();
   await nginx.stop();
+  clientNode?.remove();
 }

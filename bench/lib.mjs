@@ -782,8 +782,8 @@ export function busyCpuFraction(ms = 500) {
  * Runs bench/load-client.mjs: `rate` requests/s over `connections` keep-alive connections for `durationMs`.
  * Resolves with its JSON summary.
  */
-export async function pacedLoad({ port, path: urlPath, rate, durationMs, connections }) {
-  const proc = startProcess('node', [
+export async function pacedLoad({ port, path: urlPath, rate, durationMs, connections, clientNode }) {
+  const args = [
     path.join(benchDir, 'load-client.mjs'),
     '--port',
     String(port),
@@ -795,7 +795,11 @@ export async function pacedLoad({ port, path: urlPath, rate, durationMs, connect
     String(durationMs),
     '--connections',
     String(connections),
-  ]);
+    '--host',
+    clientNode?.serverAddress ?? '127.0.0.1',
+  ];
+  // On a client node (startClientNode), the load comes from its own network namespace.
+  const proc = startProcess(...(clientNode?.command(process.execPath, args) ?? ['node', args]));
   const timer = setTimeout(() => void proc.stop(1_000), durationMs + 30_000);
   const [{ code }] = await Promise.all([proc.exited, proc.closed]);
   clearTimeout(timer);
