@@ -799,7 +799,7 @@ export async function pacedLoad({ port, path: urlPath, rate, durationMs, connect
     clientNode?.serverAddress ?? '127.0.0.1',
   ];
   // On a client node (startClientNode), the load comes from its own network namespace.
-  const proc = startProcess(...(clientNode?.command(process.execPath, args) ?? ['node', args]));
+  const proc = startProcess(...(clientNode?.command('node', args) ?? ['node', args]));
   const timer = setTimeout(() => void proc.stop(1_000), durationMs + 30_000);
   const [{ code }] = await Promise.all([proc.exited, proc.closed]);
   clearTimeout(timer);

@@ -3,7 +3,8 @@
  *
  * nginx (one worker, no access log, `location = /small { return 200 "ok"; }`) on loopback, driven at saturation
  * by `wrk -t1 -c16 -d5s --latency`, alternately without and with `loupe up` running (off/on, ROUNDS rounds, each
- * run after a 1 s wrk warm-up; every other round runs off last). wrk and nginx share the two cores with the collector, as on a real node.
+ * run after a 1 s wrk warm-up; every other round runs off last). wrk and nginx share the two cores with the
+ * collector, as on a real node.
  * Prints per-round figures and the ratios (on/off) of the medians: requests/s, p50 and p99 latency. For the on
  * runs it also reports how much of the traffic the collector stored, its drops and its CPU.
  *

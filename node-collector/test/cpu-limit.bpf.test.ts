@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startLoupeUp, type LoupeUp } from './support/loupe.js';
 import { startNginx, type Nginx } from './support/nginx.js';
 import { freePort, run, stopAll } from './support/processes.js';
@@ -35,8 +36,6 @@ function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('a saturating load is shed to the limit from its start, and every request is stored or counted', async () => {
   const shedServer = async () => (await loupe.collectorStatus()).dropsByReason?.['cpu_limit_server'] ?? 0;
