@@ -15,16 +15,26 @@
  * a network namespace of its own, standing for another node (startClientNode in lib.mjs), and the collector
  * captures only the server's namespace: one record per request, as on a server whose clients are elsewhere.
  *
- * Side-by-side baseline: the same load without the collector, first; nginx's own CPU per request with and
- * without the collector shows what the traced server pays (the BPF programs run in its syscalls).
+ * Side-by-side baselines: the same load without the collector, first; nginx's own CPU per request with and
+ * without the collector shows what the traced server pays (the BPF programs run in its syscalls). And, once the
+ * collector has stopped, the rows it stored for the measured windows copied into a fresh file by DuckDB alone
+ * (duckdb-alone.mjs): what taking these very rows in costs with no JavaScript per row, the floor under any store
+ * on DuckDB's tables.
  *
- * The load lasts 20 s by default: the store compresses a row group every 16,384 rows (8,192 requests captured on
- * both ends), and a shorter window holds too few of them for the figure to settle (at 2,000/s, 5 s windows gave
- * 54–72 µs per request, 20 s windows 45–52).
+ * The collector is first warmed up (--warmup-ms, 6 s by default, at the same rate): V8 compiles the capture path
+ * in the first seconds of traffic, about a tenth of a second of CPU that a collector running for days does not
+ * pay again (sampled with perf: half of the first two seconds' CPU, a twentieth after six). Then --runs windows
+ * (3 by default) of --duration-ms each, one after the other, each with a path of its own; the figure is their
+ * median. Each window lasts 20 s by default: the store compresses a row group every 16,384 rows (8,192 requests
+ * captured on both ends), and a shorter window holds too few of them for the figure to settle (at 2,000/s, 5 s
+ * windows gave 54–72 µs per request, 20 s windows 45–52).
  *
  * Usage: node bench/collector-cpu.mjs [--rate 2000] [--duration-ms 20000] [--connections 16] [--client-node]
+ *        [--warmup-ms 6000] [--runs 3]
  */
 import console from 'node:console';
+import fs from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
@@ -49,6 +59,7 @@ import {
   waitForQuietMachine,
   warnIfForeignCollectors,
 } from './lib.mjs';
+import { copyWithDuckDbAlone } from './duckdb-alone.mjs';
 
 const TARGET_US = 10;
 
@@ -58,11 +69,15 @@ const { values } = parseArgs({
     'duration-ms': { type: 'string', default: '20000' },
     connections: { type: 'string', default: '16' },
     'client-node': { type: 'boolean', default: false },
+    'warmup-ms': { type: 'string', default: '6000' },
+    runs: { type: 'string', default: '3' },
   },
 });
 const rate = Number(values.rate);
 const durationMs = Number(values['duration-ms']);
 const connections = Number(values.connections);
+const warmupMs = Number(values['warmup-ms']);
+const runs = Math.max(1, Number(values.runs));
 
 requireRoot();
 header(
@@ -91,11 +106,15 @@ try {
   loupe = await startLoupe('bench-cpu', clientNode ? ['--netns', clientNode.hostNetns] : []);
   warnIfForeignCollectors([loupe.pid]);
   bpfStats = enableBpfStats();
-  // Warm the collector's JIT and store, then let it settle.
-  await load('/r/warmup', 1000);
+  // Warm the collector up, then let it settle: V8 compiles the capture path's code in the first seconds of
+  // traffic (on this thread: the launchers pass --single-threaded), about a tenth of a second of CPU that a
+  // collector running for days does not pay again.
+  await load('/r/warmup', warmupMs);
   const countSql = (urlPath) =>
     `SELECT count(*) AS n FROM http_events WHERE req_path = '${urlPath}' AND local_port = ${port} AND role = 'server'`;
-  await waitForCount(loupe, countSql('/r/warmup'), Math.round(rate), { timeoutMs: 15_000 });
+  await waitForCount(loupe, countSql('/r/warmup'), Math.round((rate * warmupMs) / 1000), {
+    timeoutMs: 30_000,
+  });
 
   // Idle collector, side by side: what it burns with no traffic (timers, stats), and what one of this bench's
   // count queries costs it, once the query path has been compiled by warm-up queries.
@@ -113,82 +132,124 @@ try {
   const probeSeconds = (performance.now() - probe0.t) / 1000;
   const queryCpu = Math.max(0, probeCpu - idleCpuRate * probeSeconds) / probeQueries;
 
-  const before = {
-    cpu: cpuSeconds(loupe.pid),
-    bpf: bpfRunTime(loupe.pid),
-    nginx: cpuSeconds(nginx.workerPid),
-    t: performance.now(),
-  };
-  const meterOn = foreignCpuMeter('the measured run');
-  const on = await load('/r/cpu', durationMs);
-  const quiet = await waitForCount(loupe, countSql('/r/cpu'), on.sent, { timeoutMs: 30_000 });
-  const after = {
-    cpu: cpuSeconds(loupe.pid),
-    bpf: bpfRunTime(loupe.pid),
-    nginx: cpuSeconds(nginx.workerPid),
-    t: performance.now(),
-  };
-  meterOn.stop();
+  // The measured windows, one after the other on the same collector; each its own path, so that its rows are
+  // counted alone. The figure is their median: on this kind of machine one window can differ from the next by a
+  // quarter.
+  const windows = [];
+  for (let w = 0; w < runs; w++) {
+    const urlPath = `/r/cpu${w}`;
+    const before = {
+      cpu: cpuSeconds(loupe.pid),
+      bpf: bpfRunTime(loupe.pid),
+      nginx: cpuSeconds(nginx.workerPid),
+      t: performance.now(),
+    };
+    const meterOn = foreignCpuMeter(`measured window ${w + 1}`);
+    const on = await load(urlPath, durationMs);
+    const quiet = await waitForCount(loupe, countSql(urlPath), on.sent, { timeoutMs: 30_000 });
+    const after = {
+      cpu: cpuSeconds(loupe.pid),
+      bpf: bpfRunTime(loupe.pid),
+      nginx: cpuSeconds(nginx.workerPid),
+      t: performance.now(),
+    };
+    meterOn.stop();
+    const rows = await loupe.query(
+      `SELECT role, count(*) AS n FROM http_events
+        WHERE req_path = '${urlPath}' AND (local_port = ${port} OR remote_port = ${port}) GROUP BY role`,
+    );
+    const count = (role) => Number(rows.find((r) => r.role === role)?.n ?? 0);
+    const serverRows = count('server');
+    const windowS = (after.t - before.t) / 1000;
+    const gross = cpuDelta(before.cpu, after.cpu);
+    const netUser = Math.max(0, gross.total - idleCpuRate * windowS - queryCpu * quiet.queries);
+    const bpfS = (after.bpf.runTimeNs - before.bpf.runTimeNs) / 1e9;
+    const bpfRuns = after.bpf.runCount - before.bpf.runCount;
+    const perReq = (seconds) => (serverRows > 0 ? seconds / serverRows : NaN);
+    windows.push({
+      on,
+      quiet,
+      before,
+      after,
+      serverRows,
+      clientRows: count('client'),
+      windowS,
+      gross,
+      netUser,
+    });
+    Object.assign(windows.at(-1), { bpfS, bpfRuns, perReq, total: perReq(netUser + bpfS) });
+    console.log(
+      `window ${w + 1}: reached ${on.achievedRate}/s, ${serverRows} server + ${count('client')} client rows for ` +
+        `${on.sent} requests, stored ${quiet.waitedMs} ms after the load${quiet.timedOut ? ' (TIMED OUT)' : ''}; ` +
+        `CPU ${gross.total.toFixed(2)} s (user ${gross.user.toFixed(2)}, sys ${gross.system.toFixed(2)}) in ` +
+        `${windowS.toFixed(2)} s, ${quiet.queries} count queries; per request: net user space ` +
+        `${fmt.us(perReq(netUser))}, BPF ${fmt.us(perReq(bpfS))} (${(bpfRuns / Math.max(1, serverRows)).toFixed(1)} ` +
+        `runs, ${((bpfS * 1e9) / Math.max(1, bpfRuns)).toFixed(0)} ns each), total ${fmt.us(perReq(netUser + bpfS))}`,
+    );
+  }
   bpfStats.restore();
   bpfStats = undefined;
   warnIfForeignCollectors([loupe.pid]);
-
-  const rows = await loupe.query(
-    `SELECT role, count(*) AS n FROM http_events
-      WHERE req_path = '/r/cpu' AND (local_port = ${port} OR remote_port = ${port}) GROUP BY role`,
-  );
-  const count = (role) => Number(rows.find((r) => r.role === role)?.n ?? 0);
-  const serverRows = count('server');
-  const clientRows = count('client');
   const status = await loupe.status();
+  const mid = [...windows].sort((a, b) => a.total - b.total)[Math.floor(windows.length / 2)];
+  const first = windows[0];
+  const last = windows.at(-1);
 
-  const windowS = (after.t - before.t) / 1000;
-  const gross = cpuDelta(before.cpu, after.cpu);
-  const netUser = Math.max(0, gross.total - idleCpuRate * windowS - queryCpu * quiet.queries);
-  const bpfS = (after.bpf.runTimeNs - before.bpf.runTimeNs) / 1e9;
-  const bpfRuns = after.bpf.runCount - before.bpf.runCount;
-  const onNginx = cpuDelta(before.nginx, after.nginx);
-  const perReq = (seconds) => (serverRows > 0 ? seconds / serverRows : NaN);
-  const totalPerReq = perReq(netUser + bpfS);
+  // Side by side: the rows the collector stored for the measured windows, taken in by DuckDB alone.
+  await loupe.stop({ keepData: true });
+  const storeFile = fs
+    .readdirSync(loupe.dataDir)
+    .filter((f) => f.endsWith('.duckdb'))
+    .map((f) => path.join(loupe.dataDir, f))[0];
+  const measuredPaths = windows.map((_, w) => `'/r/cpu${w}'`).join(', ');
+  const alone = await copyWithDuckDbAlone({
+    sourceFile: storeFile,
+    selections: [{ table: 'http_events', where: `req_path IN (${measuredPaths})` }],
+    dir: path.join(loupe.dataDir, 'duckdb-alone'),
+  });
+  loupe.removeData();
+  loupe = undefined;
+  const measuredRequests = windows.reduce((n, x) => n + x.serverRows, 0);
+  const alonePerReq = alone.cpuS / Math.max(1, measuredRequests);
 
-  console.log(`nginx :${port}, loupe up pid ${loupe.pid}, ${after.bpf.programs} BPF programs`);
-  console.log(
-    `load: asked ${rate}/s, reached ${on.achievedRate}/s; sent ${on.sent}, answered ${on.completed}, ` +
-      `failed ${on.failed}; client p50 ${on.p50us} µs, p99 ${on.p99us} µs (without collector: ${off.p50us} / ${off.p99us} µs)`,
-  );
-  console.log(
-    `captured: ${serverRows} server rows, ${clientRows} client rows for ${on.sent} requests; ` +
-      `collector drops so far ${status.drops}; all stored ${quiet.waitedMs} ms after the load${quiet.timedOut ? ' (TIMED OUT)' : ''}`,
-  );
-  console.log(
-    `measured window ${windowS.toFixed(2)} s: collector CPU ${gross.total.toFixed(2)} s ` +
-      `(user ${gross.user.toFixed(2)}, sys ${gross.system.toFixed(2)}), idle rate ${(idleCpuRate * 100).toFixed(1)}% ` +
-      `of a core (BPF idle ${(idleBpfRate * 100).toFixed(2)}%), ${quiet.queries} count queries at ` +
-      `${(queryCpu * 1000).toFixed(1)} ms each; BPF ${bpfS.toFixed(3)} s over ${bpfRuns} program runs ` +
-      `(${(bpfRuns / Math.max(1, serverRows)).toFixed(1)} runs, ${((bpfS * 1e9) / Math.max(1, bpfRuns)).toFixed(0)} ns each)`,
-  );
-  console.log(`BPF programs taking the most time: ${topPrograms(before.bpf, after.bpf)}`);
   console.log('');
-  console.log(`collector user space, gross      ${fmt.us(perReq(gross.total))} per request`);
-  console.log(`collector user space, net        ${fmt.us(perReq(netUser))} per request`);
-  console.log(`kernel BPF programs              ${fmt.us(perReq(bpfS))} per request`);
+  console.log(`nginx :${port}, ${last.after.bpf.programs} BPF programs; collector drops ${status.drops}`);
   console.log(
-    `total (net user space + BPF)     ${fmt.us(totalPerReq)} per request, ` +
-      `${fmt.us(perReq(netUser + bpfS) * (serverRows / Math.max(1, serverRows + clientRows)))} per captured record`,
+    `client p50 ${mid.on.p50us} µs, p99 ${mid.on.p99us} µs in the median window (without collector: ` +
+      `${off.p50us} / ${off.p99us} µs); idle rate ${(idleCpuRate * 100).toFixed(1)}% of a core (BPF idle ` +
+      `${(idleBpfRate * 100).toFixed(2)}%), a count query ${(queryCpu * 1000).toFixed(1)} ms`,
+  );
+  console.log(`BPF programs taking the most time: ${topPrograms(first.before.bpf, last.after.bpf)}`);
+  console.log('');
+  console.log(`median of ${windows.length} windows (window ${windows.indexOf(mid) + 1}):`);
+  console.log(`collector user space, gross      ${fmt.us(mid.perReq(mid.gross.total))} per request`);
+  console.log(`collector user space, net        ${fmt.us(mid.perReq(mid.netUser))} per request`);
+  console.log(`kernel BPF programs              ${fmt.us(mid.perReq(mid.bpfS))} per request`);
+  console.log(
+    `total (net user space + BPF)     ${fmt.us(mid.total)} per request, ` +
+      `${fmt.us(mid.total * (mid.serverRows / Math.max(1, mid.serverRows + mid.clientRows)))} per captured record`,
   );
   console.log(
-    `RATIO total / ${TARGET_US} µs target: ${fmt.r((totalPerReq * 1e6) / TARGET_US)} (≤ 1 meets it)`,
+    `DuckDB alone, the same rows      ${fmt.us(alonePerReq)} per request (${alone.rows.http_events} rows of ` +
+      `${measuredRequests} requests copied in ${alone.cpuS.toFixed(2)} CPU s): the floor under a store on DuckDB`,
+  );
+  console.log(`RATIO total / ${TARGET_US} µs target: ${fmt.r((mid.total * 1e6) / TARGET_US)} (≤ 1 meets it)`);
+  console.log(
+    `RATIO net user space / DuckDB alone: ${fmt.r(mid.perReq(mid.netUser) / alonePerReq)} ` +
+      `(what the collector spends against what storing its rows costs at the least)`,
   );
   const nginxOff = offNginx.total / Math.max(1, off.completed);
-  const nginxOn = onNginx.total / Math.max(1, on.completed);
+  const nginxOn = cpuDelta(mid.before.nginx, mid.after.nginx).total / Math.max(1, mid.on.completed);
   console.log(
     `baseline, nginx worker CPU per request: ${fmt.us(nginxOff)} without collector, ${fmt.us(nginxOn)} with ` +
-      `(ratio ${fmt.r(nginxOn / nginxOff)}); collector total / nginx-without: ${fmt.r(totalPerReq / nginxOff)}`,
+      `(ratio ${fmt.r(nginxOn / nginxOff)}); collector total / nginx-without: ${fmt.r(mid.total / nginxOff)}`,
   );
+  const us = (seconds) => (seconds * 1e6).toFixed(2);
   console.log(
-    `RESULT collector-cpu rate=${on.achievedRate} user_us=${(perReq(netUser) * 1e6).toFixed(2)} ` +
-      `bpf_us=${(perReq(bpfS) * 1e6).toFixed(2)} total_us=${(totalPerReq * 1e6).toFixed(2)} ` +
-      `ratio_to_target=${fmt.r((totalPerReq * 1e6) / TARGET_US)} ends=${clientNode ? 'server' : 'both'} ` +
+    `RESULT collector-cpu rate=${mid.on.achievedRate} user_us=${us(mid.perReq(mid.netUser))} ` +
+      `bpf_us=${us(mid.perReq(mid.bpfS))} total_us=${us(mid.total)} ` +
+      `windows_total_us=${windows.map((x) => us(x.total)).join(',')} duckdb_alone_us=${us(alonePerReq)} ` +
+      `ratio_to_target=${fmt.r((mid.total * 1e6) / TARGET_US)} ends=${clientNode ? 'server' : 'both'} ` +
       `noisy=${noise.noisy}`,
   );
 } finally {

@@ -406,10 +406,14 @@ export async function startLoupe(name = 'bench', extraArgs = []) {
       const [node] = (await httpJson('GET', `${url}/api/v1/nodes`)).nodes;
       return httpJson('GET', `${node.url}/api/v1/status`);
     },
-    async stop() {
+    /** The collector's data directory, which holds its store file. */
+    dataDir: data.dir,
+    /** Stops the collector and deletes its data directory, unless `keepData` (then removeData() does, or exit). */
+    async stop({ keepData = false } = {}) {
       await proc.stop(20_000);
-      data.remove();
+      if (!keepData) data.remove();
     },
+    removeData: () => data.remove(),
   };
 }
 

@@ -29,13 +29,14 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { DuckDBInstance, DuckDBTimestampNanosecondsValue } from '@duckdb/node-api';
+import { copyWithDuckDbAlone } from './duckdb-alone.mjs';
 import { fmt, foreignCpuMeter, repoRoot, tempDir } from './lib.mjs';
 
 /** A module of the collector's build (node-collector/dist/src), which the benchmarks measure. */
 export const importCollector = (p) => import(path.join(repoRoot, 'node-collector/dist/src', p));
 
 const { decodeBatch } = await importCollector('capture/wire.js');
-const { EventStore, ROW_GROUP_ROWS, measureClockOffsetNs, monotonicToWallClockNs, storeFileName } =
+const { EventStore, measureClockOffsetNs, monotonicToWallClockNs, storeFileName } =
   await importCollector('store/event-store.js');
 const { CREATE_TABLE_STATEMENTS, STORE_TABLES } = await importCollector('store/schema.js');
 
@@ -359,55 +360,15 @@ export function parseStoreMeasurements({ batches, kinds, newTracker }) {
       return { records: parsedSubjects(), stored: subjectCount(kinds, storedByKind), storedByKind };
     })();
 
-  /**
-   * The rows a store run wrote (in `storeDir`), copied by DuckDB alone into a fresh file attached as the store
-   * attaches its own. The rows are first loaded into memory and numbered into row groups, untimed; then, timed,
-   * each row group is one INSERT … SELECT in a transaction of its own (whole groups go straight into the file, the
-   * cheapest way DuckDB takes rows in), and a checkpoint ends it as closing the store does.
-   */
+  /** The rows a store run wrote (in `storeDir`), copied by DuckDB alone (duckdb-alone.mjs). */
   const duckdbAlone = async (storeDir, dir) => {
-    fs.mkdirSync(dir, { recursive: true });
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    try {
-      await connection.run('SET threads = 1'); // as the store runs
-      const source = path.join(storeDir, storeFileName(STORE_NODE));
-      await connection.run(`ATTACH '${source}' AS src (READ_ONLY)`);
-      await connection.run(
-        `ATTACH '${path.join(dir, 'copy.duckdb')}' AS dst (ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
-      );
-      await connection.run('USE dst');
-      for (const statement of CREATE_TABLE_STATEMENTS) await connection.run(statement);
-      const groups = {};
-      for (const k of keys) {
-        const { table } = kinds[k];
-        await connection.run(
-          `CREATE TEMP TABLE rows_${table} AS
-             SELECT *, (row_number() OVER () - 1) // ${ROW_GROUP_ROWS} AS row_group FROM src.${table}`,
-        );
-        const [[count]] = (await connection.runAndReadAll(`SELECT count(*) FROM rows_${table}`)).getRowsJS();
-        groups[k] = Math.ceil(Number(count) / ROW_GROUP_ROWS);
-      }
-      await connection.run('DETACH src');
-      const result = await timed(async () => {
-        for (const k of keys) {
-          const { table } = kinds[k];
-          const columns = STORE_TABLES[table].map((c) => c.name).join(', ');
-          for (let g = 0; g < groups[k]; g++) {
-            await connection.run(
-              `INSERT INTO ${table} SELECT ${columns} FROM temp.rows_${table} WHERE row_group = ${g}`,
-            );
-          }
-        }
-        await connection.run('CHECKPOINT dst');
-        return {};
-      })();
-      const storedByKind = await countRows(connection, kinds);
-      return { ...result, records: subjectCount(kinds, storedByKind), storedByKind };
-    } finally {
-      connection.closeSync();
-      instance.closeSync();
-    }
+    const { wallS, cpuS, rows } = await copyWithDuckDbAlone({
+      sourceFile: path.join(storeDir, storeFileName(STORE_NODE)),
+      selections: [...new Set(keys.map((k) => kinds[k].table))].map((table) => ({ table })),
+      dir,
+    });
+    const storedByKind = Object.fromEntries(keys.map((k) => [k, rows[kinds[k].table]]));
+    return { wallS, cpuS, records: subjectCount(kinds, storedByKind), storedByKind };
   };
 
   /** The records of the last parse, by kind: for checking what the parser made of the batch. */

@@ -20,7 +20,7 @@ if [ ! -f node-collector/dist/src/collector.js ] || [ ! -f node-collector/native
 fi
 
 # Time limits in seconds: SIGTERM, which a benchmark turns into stopping its children by pid; SIGKILL 15 s later.
-declare -A limit=([nginx-overhead]=180 [collector-cpu]=150 [capture-loss]=150 [parse-store-throughput]=90
+declare -A limit=([nginx-overhead]=180 [collector-cpu]=240 [capture-loss]=150 [parse-store-throughput]=90
   [sql-parse-store-throughput]=90 [pgbench-overhead]=240)
 default_limit=180
 if [ "$#" -gt 0 ]; then
