@@ -20,7 +20,7 @@ struct TracerOptions {
   uint32_t ring_bytes = 16u << 20;
   uint32_t max_conns = 65536;
   uint64_t wakeup_bytes = 256u << 10;
-  uint32_t poll_ms = 20;
+  uint32_t poll_ms = 100;
   // Per-syscall copy for processes marked with SetFullCapture; 0 disables marking.
   uint32_t full_capture_bytes = 0;
   uint32_t full_capture_processes = 1024;
