@@ -235,17 +235,15 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// fixMmapThreshold(bytes): allocations of at least `bytes` get their own mapping, returned to the system when
-// freed (setting the threshold turns off glibc's raising of it; see memory-policy.ts).
-Napi::Value FixMmapThreshold(const Napi::CallbackInfo& info) {
-  const uint32_t bytes = info[0].As<Napi::Number>().Uint32Value();
-  return Napi::Boolean::New(info.Env(), mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes)) == 1);
+// trimMalloc(): hands the free memory of every malloc arena back to the system (glibc's malloc_trim).
+Napi::Value TrimMalloc(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["Tracer"] = TracerHandle::Define(env);
   exports["layout"] = Napi::Function::New(env, Layout);
-  exports["fixMmapThreshold"] = Napi::Function::New(env, FixMmapThreshold);
+  exports["trimMalloc"] = Napi::Function::New(env, TrimMalloc);
   return exports;
 }
 

@@ -56,8 +56,8 @@ export interface NativeTracer {
 export interface CaptureAddon {
   Tracer: new (options: TracerOptions) => NativeTracer;
   layout(): Record<string, number>;
-  /** Allocations of at least `bytes` are mapped on their own and unmapped when freed (glibc's M_MMAP_THRESHOLD). */
-  fixMmapThreshold(bytes: number): boolean;
+  /** Hands the free memory of every malloc arena back to the system (glibc's malloc_trim); true if any was. */
+  trimMalloc(): boolean;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -19,7 +19,7 @@ import { DEFAULT_DOWN_AFTER_MS } from '@loupe/query-engine/dist/src/registry/nod
 import { STORE_TABLES } from '../store/schema.js';
 import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../collector.js';
 import { MissingFeatureError } from '../capture/preflight.js';
-import { applyCollectorMemoryPolicy, MemoryGovernor } from './memory-policy.js';
+import { MemoryGovernor } from './memory-policy.js';
 import { lowerPriority, parseNice } from './priority.js';
 import { parseBytes, parseCores, parseDurationMs, parsePort, UsageError } from './units.js';
 import { parseServiceSelectors, type ServiceSelector } from '../metadata/service-selector.js';
@@ -158,7 +158,6 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
     return 2;
   }
 
-  applyCollectorMemoryPolicy();
   // Before the store and the tracer start their threads, so that those inherit it.
   if (nice > 0) lowerPriority(nice);
   let collector: Collector;
