@@ -33,7 +33,7 @@ export class MemoryGovernor {
    * blocks and larger buffers all the time under load, and glibc keeps what is freed in its arenas (about 60 MiB
    * at 20,000 requests/s). Fixing glibc's mmap threshold at 128 KiB instead gave each of those allocations a
    * mapping of its own, faulted in and zeroed anew every time: a third more CPU in DuckDB alone on the recorded
-   * batch, and 10-25 % more for the collector at 20,000 requests/s, for the same RSS.
+   * batch, and 10-25 % more for the collector at 20,000 requests/s, for an RSS in the same range.
    */
   start(): void {
     this.timer = setInterval(() => {

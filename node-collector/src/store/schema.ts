@@ -13,9 +13,8 @@ export interface ColumnSpec {
    * A string column with few distinct values (a node, a process, a local address, a method): compressed with a
    * dictionary without trying the other methods. DuckDB otherwise tries every method on every string column of
    * every row group it writes, and its FSST trial builds and zeroes a symbol table of about 1.5 MB each time (see
-   * docs/design-notes.md). Only for
-   * columns whose values are certain to be few: a dictionary that does not fit leaves the segment uncompressed,
-   * so remote addresses, paths, statements and bodies are left to DuckDB's choice.
+   * docs/design-notes.md). Only for columns whose values are certain to be few: a dictionary that does not fit
+   * leaves the segment uncompressed, so remote addresses, paths, statements and bodies are left to DuckDB.
    */
   readonly fewValues?: boolean;
 }
