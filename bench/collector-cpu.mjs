@@ -135,24 +135,20 @@ try {
   // The measured windows, one after the other on the same collector; each its own path, so that its rows are
   // counted alone. The figure is their median: on this kind of machine one window can differ from the next by a
   // quarter.
+  const snapshot = () => ({
+    cpu: cpuSeconds(loupe.pid),
+    bpf: bpfRunTime(loupe.pid),
+    nginx: cpuSeconds(nginx.workerPid),
+    t: performance.now(),
+  });
   const windows = [];
   for (let w = 0; w < runs; w++) {
     const urlPath = `/r/cpu${w}`;
-    const before = {
-      cpu: cpuSeconds(loupe.pid),
-      bpf: bpfRunTime(loupe.pid),
-      nginx: cpuSeconds(nginx.workerPid),
-      t: performance.now(),
-    };
+    const before = snapshot();
     const meterOn = foreignCpuMeter(`measured window ${w + 1}`);
     const on = await load(urlPath, durationMs);
     const quiet = await waitForCount(loupe, countSql(urlPath), on.sent, { timeoutMs: 30_000 });
-    const after = {
-      cpu: cpuSeconds(loupe.pid),
-      bpf: bpfRunTime(loupe.pid),
-      nginx: cpuSeconds(nginx.workerPid),
-      t: performance.now(),
-    };
+    const after = snapshot();
     meterOn.stop();
     const rows = await loupe.query(
       `SELECT role, count(*) AS n FROM http_events
@@ -160,31 +156,22 @@ try {
     );
     const count = (role) => Number(rows.find((r) => r.role === role)?.n ?? 0);
     const serverRows = count('server');
+    const clientRows = count('client');
     const windowS = (after.t - before.t) / 1000;
     const gross = cpuDelta(before.cpu, after.cpu);
     const netUser = Math.max(0, gross.total - idleCpuRate * windowS - queryCpu * quiet.queries);
     const bpfS = (after.bpf.runTimeNs - before.bpf.runTimeNs) / 1e9;
     const bpfRuns = after.bpf.runCount - before.bpf.runCount;
     const perReq = (seconds) => (serverRows > 0 ? seconds / serverRows : NaN);
-    windows.push({
-      on,
-      quiet,
-      before,
-      after,
-      serverRows,
-      clientRows: count('client'),
-      windowS,
-      gross,
-      netUser,
-    });
-    Object.assign(windows.at(-1), { bpfS, bpfRuns, perReq, total: perReq(netUser + bpfS) });
+    const total = perReq(netUser + bpfS);
+    windows.push({ on, before, after, serverRows, clientRows, gross, netUser, bpfS, perReq, total });
     console.log(
-      `window ${w + 1}: reached ${on.achievedRate}/s, ${serverRows} server + ${count('client')} client rows for ` +
+      `window ${w + 1}: reached ${on.achievedRate}/s, ${serverRows} server + ${clientRows} client rows for ` +
         `${on.sent} requests, stored ${quiet.waitedMs} ms after the load${quiet.timedOut ? ' (TIMED OUT)' : ''}; ` +
         `CPU ${gross.total.toFixed(2)} s (user ${gross.user.toFixed(2)}, sys ${gross.system.toFixed(2)}) in ` +
         `${windowS.toFixed(2)} s, ${quiet.queries} count queries; per request: net user space ` +
         `${fmt.us(perReq(netUser))}, BPF ${fmt.us(perReq(bpfS))} (${(bpfRuns / Math.max(1, serverRows)).toFixed(1)} ` +
-        `runs, ${((bpfS * 1e9) / Math.max(1, bpfRuns)).toFixed(0)} ns each), total ${fmt.us(perReq(netUser + bpfS))}`,
+        `runs, ${((bpfS * 1e9) / Math.max(1, bpfRuns)).toFixed(0)} ns each), total ${fmt.us(total)}`,
     );
   }
   bpfStats.restore();
