@@ -1,7 +1,8 @@
 /**
- * The collector hands malloc's free memory back to the system on a timer (MemoryGovernor), instead of giving every
- * large allocation a mapping of its own. This checks the native half on a real heap: memory freed in the middle of
- * an arena, which glibc keeps, goes back to the system when trimmed.
+ * Near its RSS target, the collector hands malloc's free memory back to the system on a timer (MemoryGovernor),
+ * instead of giving every large allocation a mapping of its own. This checks the native half on a real heap:
+ * memory freed in the middle of an arena, which glibc keeps, goes back to the system when trimmed; and the
+ * governor's timer on this process's real RSS.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,15 +45,22 @@ describe('malloc trimming', () => {
     assert.ok((before - after) * 1024 > 40 * MIB, `RSS ${before} kB before the trim, ${after} kB after`);
   });
 
-  it('trims on every check of the governor', async () => {
-    let trims = 0;
-    const governor = new MemoryGovernor(256 * MIB, () => (trims += 1));
-    governor.start();
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
-      assert.ok(trims >= 2, `${trims} trims in 1.1 s`);
-    } finally {
-      governor.stop();
-    }
+  it('trims on every check of the governor while RSS is near its target, and not far below it', async () => {
+    const trimsIn1100Ms = async (targetBytes: number): Promise<number> => {
+      let trims = 0;
+      const governor = new MemoryGovernor(targetBytes, () => (trims += 1));
+      governor.start();
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 1_100));
+        return trims;
+      } finally {
+        governor.stop();
+      }
+    };
+    const rss = process.memoryUsage.rss();
+    const near = await trimsIn1100Ms(rss); // RSS is above TIGHT_ABOVE of a target this size
+    assert.ok(near >= 2, `${near} trims in 1.1 s at RSS ${rss} against a target of the same size`);
+    const far = await trimsIn1100Ms(rss * 100);
+    assert.equal(far, 0, `RSS ${rss} is far below a target of ${rss * 100}`);
   });
 });

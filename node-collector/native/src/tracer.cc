@@ -142,6 +142,7 @@ void SocketTracer::Stop() {
 // Wake-ups are rare by design (a CPU forces one only after writing wakeup_bytes since its last), so the loop also
 // consumes on every poll timeout: records never wait longer than poll_ms.
 void SocketTracer::ReadLoop() {
+  pthread_setname_np(pthread_self(), "loupe-reader");  // named in top -H and perf
   while (!stopping_) {
     ring_buffer__poll(ring_, static_cast<int>(options_.poll_ms));
     ring_buffer__consume(ring_);
