@@ -21,6 +21,10 @@
  * (duckdb-alone.mjs): what taking these very rows in costs with no JavaScript per row, the floor under any store
  * on DuckDB's tables.
  *
+ * Each window also shows where the collector's CPU went (gross, from each thread's schedstat): its JavaScript
+ * thread, the reader thread that drains the ring buffer, and the rest (libuv's pool, where DuckDB commits); and its
+ * minor page faults per request, which on a virtual machine can cost more than 10 µs each.
+ *
  * The collector is first warmed up (--warmup-ms, 6 s by default, at the same rate): V8 compiles the capture path
  * in the first seconds of traffic, about a tenth of a second of CPU that a collector running for days does not
  * pay again (sampled with perf: half of the first two seconds' CPU, a twentieth after six). Then --runs windows
@@ -55,6 +59,8 @@ import {
   pollFor,
   startClientNode,
   sleep,
+  threadDelta,
+  threadStats,
   waitForCount,
   waitForQuietMachine,
   warnIfForeignCollectors,
@@ -137,6 +143,7 @@ try {
   // quarter.
   const snapshot = () => ({
     cpu: cpuSeconds(loupe.pid),
+    threads: threadStats(loupe.pid),
     bpf: bpfRunTime(loupe.pid),
     nginx: cpuSeconds(nginx.workerPid),
     t: performance.now(),
@@ -164,7 +171,8 @@ try {
     const bpfRuns = after.bpf.runCount - before.bpf.runCount;
     const perReq = (seconds) => (serverRows > 0 ? seconds / serverRows : NaN);
     const total = perReq(netUser + bpfS);
-    windows.push({ on, before, after, serverRows, clientRows, gross, netUser, bpfS, perReq, total });
+    const threads = threadDelta(loupe.pid, before.threads, after.threads, 'loupe-reader');
+    windows.push({ on, before, after, serverRows, clientRows, gross, netUser, bpfS, perReq, total, threads });
     console.log(
       `window ${w + 1}: reached ${on.achievedRate}/s, ${serverRows} server + ${clientRows} client rows for ` +
         `${on.sent} requests, stored ${quiet.waitedMs} ms after the load${quiet.timedOut ? ' (TIMED OUT)' : ''}; ` +
@@ -172,6 +180,11 @@ try {
         `${windowS.toFixed(2)} s, ${quiet.queries} count queries; per request: net user space ` +
         `${fmt.us(perReq(netUser))}, BPF ${fmt.us(perReq(bpfS))} (${(bpfRuns / Math.max(1, serverRows)).toFixed(1)} ` +
         `runs, ${((bpfS * 1e9) / Math.max(1, bpfRuns)).toFixed(0)} ns each), total ${fmt.us(total)}`,
+    );
+    console.log(
+      `  by thread, gross per request: JavaScript ${fmt.us(perReq(threads.javascript))}, reader ` +
+        `${fmt.us(perReq(threads.named))}, others ${fmt.us(perReq(threads.other))}; ` +
+        `${(threads.faults / Math.max(1, serverRows)).toFixed(3)} page faults per request`,
     );
   }
   bpfStats.restore();
@@ -236,6 +249,8 @@ try {
     `RESULT collector-cpu rate=${mid.on.achievedRate} user_us=${us(mid.perReq(mid.netUser))} ` +
       `bpf_us=${us(mid.perReq(mid.bpfS))} total_us=${us(mid.total)} ` +
       `windows_total_us=${windows.map((x) => us(x.total)).join(',')} duckdb_alone_us=${us(alonePerReq)} ` +
+      `js_thread_us=${us(mid.perReq(mid.threads.javascript))} reader_us=${us(mid.perReq(mid.threads.named))} ` +
+      `faults_per_req=${(mid.threads.faults / Math.max(1, mid.serverRows)).toFixed(3)} ` +
       `ratio_to_target=${fmt.r((mid.total * 1e6) / TARGET_US)} ends=${clientNode ? 'server' : 'both'} ` +
       `noisy=${noise.noisy}`,
   );

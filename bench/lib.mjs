@@ -517,6 +517,44 @@ export function cpuSeconds(pid) {
   return { user: Number(fields[11]) / hz, system: Number(fields[12]) / hz };
 }
 
+/**
+ * CPU time (ns, from schedstat: exact, where /proc/PID/stat counts clock ticks) and minor page faults of each of a
+ * process's threads, by thread id, with the thread's name. Threads that ended between two calls are not counted.
+ */
+export function threadStats(pid) {
+  const threads = new Map();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const [cpuNs] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // minflt is field 10; the fields after ") " start at field 3.
+      const minorFaults = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+      threads.set(tid, { name, cpuNs: Number(cpuNs), minorFaults });
+    } catch {
+      // The thread ended while it was being read.
+    }
+  }
+  return threads;
+}
+
+/**
+ * CPU seconds and page faults between two threadStats of `pid`, in three parts: its JavaScript thread (the one
+ * whose id is the pid), the threads named `namedThread`, and the rest (libuv's pool, where DuckDB commits; V8's).
+ */
+export function threadDelta(pid, before, after, namedThread) {
+  const parts = { javascript: 0, named: 0, other: 0, faults: 0 };
+  for (const [tid, now] of after) {
+    const then = before.get(tid) ?? { cpuNs: 0, minorFaults: 0 };
+    const seconds = (now.cpuNs - then.cpuNs) / 1e9;
+    if (tid === String(pid)) parts.javascript += seconds;
+    else if (now.name === namedThread) parts.named += seconds;
+    else parts.other += seconds;
+    parts.faults += now.minorFaults - then.minorFaults;
+  }
+  return parts;
+}
+
 export function cpuDelta(before, after) {
   const user = after.user - before.user;
   const system = after.system - before.system;
