@@ -16,7 +16,7 @@ mkdir -p test-output
 log=test-output/results.log
 files=$(find node-collector/dist/test query-engine/dist/test replay/dist/test deploy/dist/test web-ui/dist-node/test -name '*.test.js' 2>/dev/null | sort)
 # One file at a time: the eBPF tests share one kernel and start real servers.
-node --test --test-concurrency=1 --test-timeout=300000 --test-force-exit --test-reporter=spec $files 2>&1 | tee "$log"
+node --import ./scripts/blocking-stdout.mjs --test --test-concurrency=1 --test-timeout=300000 --test-force-exit --test-reporter=spec $files 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 count() {
