@@ -58,7 +58,7 @@ describe('malloc trimming', () => {
       }
     };
     const rss = process.memoryUsage.rss();
-    const near = await trimsIn1100Ms(rss); // RSS is above TIGHT_ABOVE of a target this size
+    const near = await trimsIn1100Ms(rss); // RSS is above TRIM_ABOVE of a target this size
     assert.ok(near >= 2, `${near} trims in 1.1 s at RSS ${rss} against a target of the same size`);
     const far = await trimsIn1100Ms(rss * 100);
     assert.equal(far, 0, `RSS ${rss} is far below a target of ${rss * 100}`);

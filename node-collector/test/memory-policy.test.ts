@@ -11,9 +11,11 @@ describe('MemoryGovernor', () => {
     try {
       governor.check(70 * MIB);
       assert.deepEqual([governor.isTight, trims], [false, 0]);
-      governor.check(81 * MIB);
+      governor.check(81 * MIB); // tight above 80 %, trimming only above 85 %
+      assert.deepEqual([governor.isTight, trims], [true, 0]);
+      governor.check(86 * MIB);
       assert.deepEqual([governor.isTight, trims], [true, 1]);
-      governor.check(75 * MIB); // between the two thresholds: stays tight, but only trims above the upper one
+      governor.check(75 * MIB); // between the two thresholds: stays tight
       assert.deepEqual([governor.isTight, trims], [true, 1]);
       governor.check(69 * MIB);
       assert.deepEqual([governor.isTight, trims], [false, 1]);

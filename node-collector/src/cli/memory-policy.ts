@@ -11,6 +11,8 @@ import { loadCaptureAddon } from '../capture/native.js';
 const RSS_TARGET_BYTES = 256 * 1024 * 1024;
 const TIGHT_ABOVE = 0.8;
 const RELAX_BELOW = 0.7;
+/** Where malloc's free memory starts going back to the system (see check). */
+const TRIM_ABOVE = 0.85;
 const CHECK_EVERY_MS = 500;
 
 /**
@@ -48,16 +50,16 @@ export class MemoryGovernor {
 
   /**
    * Tightens the heap above TIGHT_ABOVE of the target and relaxes it below RELAX_BELOW (a gap, so that the flag
-   * does not flap). Above TIGHT_ABOVE it also hands malloc's free memory back to the system, at every check, and
-   * only there: memory handed back is faulted in again when next used, a page fault per 4 KiB. At 2,000
-   * requests/s (RSS about 190 MiB of 256) trimming at every check cost the reader thread alone about 0.9 µs per
-   * request, for about 5 MiB less RSS (measured).
+   * does not flap). Above TRIM_ABOVE it also hands malloc's free memory back to the system, at every check, and
+   * only there, since it costs twice: malloc_trim walks every arena on this thread, and what goes back is faulted
+   * in again, page by page, when malloc hands it out next. At 2,000 requests/s, with RSS at 206-213 MiB,
+   * collector-cpu.mjs measured 16.4-17.4 µs per request trimming above 85 % and 22.2-24.0 above 80 %, while at
+   * 20,000 requests/s RSS peaked at 228-231 MiB either way (docs/design-notes.md, "Memory near the RSS target").
    */
   check(rssBytes: number): void {
-    const near = rssBytes > this.targetBytes * TIGHT_ABOVE;
-    if (!this.tight && near) this.setTight(true);
+    if (!this.tight && rssBytes > this.targetBytes * TIGHT_ABOVE) this.setTight(true);
     else if (this.tight && rssBytes < this.targetBytes * RELAX_BELOW) this.setTight(false);
-    if (near) this.trimMalloc();
+    if (rssBytes > this.targetBytes * TRIM_ABOVE) this.trimMalloc();
   }
 
   get isTight(): boolean {
