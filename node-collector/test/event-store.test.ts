@@ -10,6 +10,7 @@ import { QueryRunner } from '@loupe/query-engine/dist/src/query-runner.js';
 import {
   EventStore,
   ROW_GROUP_ROWS,
+  STORE_MEMORY_LIMIT,
   monotonicToWallClockNs,
   storeFileName,
   type EventStoreOptions,
@@ -183,6 +184,27 @@ describe('EventStore', () => {
     const [stats] = await rowsOf(store, 'SELECT node, drops, store_bytes FROM collector_stats');
     assert.deepEqual(stats, { node: 'node-a', drops: 1n, store_bytes: 4096n });
     assert.equal(await store.storedRowCount(), 3);
+  });
+
+  it('keeps DuckDB within its memory limit, spilling beside its file, also once sealed for queries', async () => {
+    const store = await open();
+    await QueryRunner.create(store, { memoryLimit: STORE_MEMORY_LIMIT });
+    const connection = await store.connect();
+    try {
+      const reader = await connection.runAndReadAll(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')",
+      );
+      const [limit, tempDirectory] = reader.getRowsJS()[0] as [string, string];
+      assert.equal(limit, '61.0 MiB'); // 64 MB as DuckDB prints it
+      assert.equal(tempDirectory, `${join(dataDir, storeFileName('node-a'))}.tmp`);
+      // A sort larger than the limit spills there instead of failing.
+      const sorted = await connection.runAndReadAll(
+        "SELECT count(*) FROM (SELECT i, repeat('x', 100) || i AS s FROM range(1500000) t(i) ORDER BY s DESC)",
+      );
+      assert.equal(Number(sorted.getRowsJS()[0]![0]), 1_500_000);
+    } finally {
+      connection.closeSync();
+    }
   });
 
   it('creates the protocol tables that have no records yet', async () => {

@@ -17,6 +17,7 @@ import {
 } from '@loupe/query-engine/dist/src/broker/broker-service.js';
 import { DEFAULT_DOWN_AFTER_MS } from '@loupe/query-engine/dist/src/registry/node-registry.js';
 import { STORE_TABLES } from '../store/schema.js';
+import { STORE_MEMORY_LIMIT } from '../store/event-store.js';
 import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../collector.js';
 import { MissingFeatureError } from '../capture/preflight.js';
 import { MemoryGovernor } from './memory-policy.js';
@@ -184,9 +185,12 @@ export async function runNodeService(spec: ServiceSpec, argv: string[]): Promise
   let app;
   let broker: BrokerService | null = null;
   try {
-    const queries = await QueryRunner.create(collector.store);
+    const queries = await QueryRunner.create(collector.store, { memoryLimit: STORE_MEMORY_LIMIT });
     // A broker sends one fragment per table a script reads, all at once: room for a few queries' worth.
-    const fragments = await QueryRunner.create(collector.store, { maxConcurrent: 12 });
+    const fragments = await QueryRunner.create(collector.store, {
+      maxConcurrent: 12,
+      memoryLimit: STORE_MEMORY_LIMIT,
+    });
     app = buildApi({
       nodeName: options.node,
       queries,
