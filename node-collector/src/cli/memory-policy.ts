@@ -30,13 +30,7 @@ export class MemoryGovernor {
     private readonly trimMalloc: () => void = () => loadCaptureAddon().trimMalloc(),
   ) {}
 
-  /**
-   * Every CHECK_EVERY_MS, checks RSS (see check). DuckDB frees its 256 KiB blocks and larger buffers all the time
-   * under load, and glibc keeps what is freed in its arenas (about 60 MiB at 20,000 requests/s). Fixing glibc's
-   * mmap threshold at 128 KiB instead gave each of those allocations a mapping of its own, faulted in and zeroed
-   * anew every time: a third more CPU in DuckDB alone on the recorded batch, and 10-25 % more for the collector at
-   * 20,000 requests/s, for an RSS in the same range.
-   */
+  /** Checks RSS every CHECK_EVERY_MS (see check). */
   start(): void {
     this.timer = setInterval(() => this.check(process.memoryUsage.rss()), CHECK_EVERY_MS);
     this.timer.unref();
@@ -50,9 +44,15 @@ export class MemoryGovernor {
 
   /**
    * Tightens the heap above TIGHT_ABOVE of the target and relaxes it below RELAX_BELOW (a gap, so that the flag
-   * does not flap). Above TRIM_ABOVE it also hands malloc's free memory back to the system, at every check, and
-   * only there, since it costs twice: malloc_trim walks every arena on this thread, and what goes back is faulted
-   * in again, page by page, when malloc hands it out next. At 2,000 requests/s, with RSS at 206-213 MiB,
+   * does not flap).
+   *
+   * Above TRIM_ABOVE it also hands malloc's free memory back to the system. DuckDB frees its 256 KiB blocks and
+   * larger buffers all the time under load, and glibc keeps what is freed in its arenas (about 60 MiB at 20,000
+   * requests/s). Fixing glibc's mmap threshold at 128 KiB instead gave each of those allocations a mapping of its
+   * own, faulted in and zeroed anew every time: a third more CPU in DuckDB alone on the recorded batch, and 10-25 %
+   * more for the collector at 20,000 requests/s, for an RSS in the same range. It trims at every check above
+   * TRIM_ABOVE and never below, since a trim costs twice: malloc_trim walks every arena on this thread, and what
+   * goes back is faulted in again, page by page, when malloc hands it out next. At 2,000 requests/s, with RSS at 206-213 MiB,
    * collector-cpu.mjs measured 16.4-17.4 µs per request trimming above 85 % and 22.2-24.0 above 80 %, while at
    * 20,000 requests/s RSS peaked at 228-231 MiB either way (docs/design-notes.md, "Memory near the RSS target").
    */
