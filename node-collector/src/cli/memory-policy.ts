@@ -52,9 +52,10 @@ export class MemoryGovernor {
    * own, faulted in and zeroed anew every time: a third more CPU in DuckDB alone on the recorded batch, and 10-25 %
    * more for the collector at 20,000 requests/s, for an RSS in the same range. It trims at every check above
    * TRIM_ABOVE and never below, since a trim costs twice: malloc_trim walks every arena on this thread, and what
-   * goes back is faulted in again, page by page, when malloc hands it out next. At 2,000 requests/s, with RSS at 206-213 MiB,
-   * collector-cpu.mjs measured 16.4-17.4 µs per request trimming above 85 % and 22.2-24.0 above 80 %, while at
-   * 20,000 requests/s RSS peaked at 228-231 MiB either way (docs/design-notes.md, "Memory near the RSS target").
+   * goes back is faulted in again, page by page, when malloc hands it out next. At 2,000 requests/s, with RSS at
+   * 206-213 MiB, collector-cpu.mjs measured 16.4-17.4 µs per request trimming above 85 % and 22.2-24.0 above 80 %,
+   * while at 20,000 requests/s RSS peaked at 228-231 MiB either way (docs/design-notes.md, "Memory near the RSS
+   * target").
    */
   check(rssBytes: number): void {
     if (!this.tight && rssBytes > this.targetBytes * TIGHT_ABOVE) this.setTight(true);
