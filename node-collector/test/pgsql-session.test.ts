@@ -542,6 +542,34 @@ describe('PostgreSQL session', () => {
     assertClean(c);
   });
 
+  it('normalises the unnamed statement from the text of its latest Parse, whether or not it changed', () => {
+    const c = new Conversation();
+    const texts = [
+      'SELECT * FROM t WHERE a = 1 AND b = $1',
+      'SELECT * FROM t WHERE a = 1 AND b = $1',
+      'DELETE FROM t',
+    ];
+    texts.forEach((sql, i) => {
+      c.frontend(
+        Buffer.concat([fe.parse('', sql), fe.bind('', '', ['7']), fe.execute(''), fe.sync()]),
+        10 * i,
+      );
+      c.backend(
+        Buffer.concat([be.parseComplete(), be.bindComplete(), be.commandComplete('DELETE 0'), be.ready()]),
+        10 * i + 5,
+      );
+    });
+    assert.deepEqual(
+      c.records.map((r) => [r.req, r.reqNormalized]),
+      [
+        [texts[0], 'SELECT * FROM t WHERE a = ? AND b = $1'],
+        [texts[1], 'SELECT * FROM t WHERE a = ? AND b = $1'],
+        [texts[2], 'DELETE FROM t'],
+      ],
+    );
+    assertClean(c);
+  });
+
   it('pairs a pipelined batch in order; after an error the rest of the batch is recorded as aborted', () => {
     const c = new Conversation();
     const insert = 'INSERT INTO t VALUES ($1)';

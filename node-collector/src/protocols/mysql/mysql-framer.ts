@@ -28,6 +28,7 @@ export interface MysqlPacket {
 }
 
 export interface MysqlFramerSink {
+  /** The payload may be a view into the chunk being read: valid during this call only, so copy what is kept. */
   onPacket(packet: MysqlPacket): void;
   /**
    * Packet boundaries were lost: by a gap, or by `garbage` (a header the sink refused). `sinceNs` is the time of
@@ -40,8 +41,11 @@ export interface MysqlFramerSink {
   judgeStart(view: Buffer, at: number): StartVerdict;
 }
 
+/** Shared by every packet until its payload is set, and by every empty header: nothing writes into it. */
+const NO_BYTES = Buffer.alloc(0);
+
 export class MysqlFramer {
-  private header = Buffer.alloc(0);
+  private header = NO_BYTES;
   private parts: Buffer[] = [];
   private kept = 0;
   /** Payload bytes kept of the current packet: the cap, or what was kept before a hole in it. */
@@ -108,7 +112,7 @@ export class MysqlFramer {
   /** The sink found the packets it was given make no sense: boundaries are searched for again. */
   lose(garbage: boolean, sinceNs: number): void {
     this.current = undefined;
-    this.header = Buffer.alloc(0);
+    this.header = NO_BYTES;
     this.parts = [];
     this.remaining = 0;
     this.inSync = false;
@@ -118,22 +122,22 @@ export class MysqlFramer {
   }
 
   private consumeHeader(data: Buffer, at: number, tsNs: number): number {
-    let header: Buffer;
-    let next: number;
+    // Read in place when the header is whole in this chunk: a view per packet costs more than reading it.
+    let header = data;
+    let from = at;
+    let next = at + 4;
     const split = this.header.length > 0 || data.length - at < 4;
-    if (!split) {
-      header = data.subarray(at, at + 4);
-      next = at + 4;
-    } else {
+    if (split) {
       const take = Math.min(4 - this.header.length, data.length - at);
       this.header = Buffer.concat([this.header, data.subarray(at, at + take)]);
       if (this.header.length < 4) return at + take;
       header = this.header;
+      from = 0;
       next = at + take;
-      this.header = Buffer.alloc(0);
+      this.header = NO_BYTES;
     }
-    const length = header.readUIntLE(0, 3);
-    const seq = header[3] ?? 0;
+    const length = header.readUIntLE(from, 3);
+    const seq = header[from + 3] ?? 0;
     const judged = this.resynced;
     this.resynced = false;
     if (this.current === undefined) {
@@ -141,7 +145,7 @@ export class MysqlFramer {
       this.current = {
         seq,
         lastSeq: seq,
-        payload: Buffer.alloc(0),
+        payload: NO_BYTES,
         length: 0,
         startNs: tsNs,
         endNs: tsNs,
@@ -173,8 +177,10 @@ export class MysqlFramer {
     const take = Math.min(this.remaining, data.length - at);
     const keep = Math.min(take, this.keepLimit - this.kept);
     if (keep > 0) {
-      // Copied: the chunk is a view into a capture batch that must not be kept alive.
-      this.parts.push(Buffer.from(data.subarray(at, at + keep)));
+      // A packet whole in this chunk reaches the sink before this call returns, as a view. Parts that wait for
+      // the next chunk are copied: the chunk is a view into a capture batch that must not be kept alive.
+      const whole = take === this.remaining && this.parts.length === 0 && !this.continues;
+      this.parts.push(whole ? data.subarray(at, at + keep) : copyOf(data, at, keep));
       this.kept += keep;
     }
     this.remaining -= take;
@@ -257,4 +263,10 @@ export class MysqlFramer {
     }
     return undecided === undefined ? undefined : { at: undecided, verdict: 'more' };
   }
+}
+
+function copyOf(data: Buffer, at: number, length: number): Buffer {
+  const copy = Buffer.allocUnsafe(length);
+  data.copy(copy, 0, at, at + length);
+  return copy;
 }

@@ -359,7 +359,10 @@ export class PgsqlSession implements ProtocolSession {
   private parse(body: Buffer, startNs: number): void {
     const name = readCString(body, 0, MAX_NAME_BYTES);
     const text = this.text(body, name.next);
-    this.statements.set(name.text, { text, normalized: undefined }, name.text.length + text.length);
+    // Drivers parse the unnamed statement anew for every query, mostly with a text it had before: the entry
+    // kept keeps the normalised text already made for it.
+    if (this.statements.get(name.text)?.text !== text)
+      this.statements.set(name.text, { text, normalized: undefined }, name.text.length + text.length);
     this.queueExtended('parse', startNs);
   }
 

@@ -157,8 +157,17 @@ function collapsePlaceholderLists(tokens: string[]): string[] {
       out.length -= 2;
     }
     // (?) , (?) → (?)
-    const k = out.length;
-    if (k >= 7 && out.slice(k - 7).join('') === '(?),(?)') out.length -= 4;
+    if (t === ')' && endsWithTwoGroups(out)) out.length -= 4;
   }
   return out;
+}
+
+const TWO_GROUPS = ['(', '?', ')', ',', '(', '?', ')'];
+
+/** The tokens end in `(?),(?)`. Compared token by token: this runs after every `)` of every statement. */
+function endsWithTwoGroups(tokens: readonly string[]): boolean {
+  const from = tokens.length - TWO_GROUPS.length;
+  if (from < 0) return false;
+  for (let i = 0; i < TWO_GROUPS.length; i++) if (tokens[from + i] !== TWO_GROUPS[i]) return false;
+  return true;
 }
