@@ -366,7 +366,7 @@ function pidAlive(pid) {
 // loupe up and its API
 
 /** The node flags `npm start` (scripts/start.sh) and the deploy units run the collector with. */
-const LOUPE_NODE_FLAGS = ['--max-semi-space-size=8', '--single-threaded'];
+const LOUPE_NODE_FLAGS = ['--max-semi-space-size=8', '--single-threaded', '--no-allocation-site-pretenuring'];
 
 /** `loupe up` on free ports and a fresh data directory; `extraArgs` are more of its options (e.g. --cpu-limit). */
 export async function startLoupe(name = 'bench', extraArgs = []) {

@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-exec node --max-semi-space-size=8 --single-threaded bin/loupe up "$@"
+exec node --max-semi-space-size=8 --single-threaded --no-allocation-site-pretenuring bin/loupe up "$@"

@@ -125,6 +125,25 @@ describe('systemd units', () => {
     }
   });
 
+  it('run node with the flags npm start gives the collector, each one this node accepts', () => {
+    const start = /^exec node((?: --\S+)*) bin\/loupe /m.exec(
+      fs.readFileSync(path.join(repoRoot, 'scripts/start.sh'), 'utf8'),
+    );
+    const flags = start?.[1]?.trim().split(' ') ?? [];
+    assert.ok(flags.length > 0, 'scripts/start.sh passes node flags');
+    for (const unit of ['loupe.service', 'loupe-collector.service']) {
+      const text = fs.readFileSync(path.join(deployDir, 'systemd', unit), 'utf8');
+      const exec = /^ExecStart=\S+((?: --\S+)*) \S+\/bin\/loupe /m.exec(text);
+      assert.deepEqual(exec?.[1]?.trim().split(' '), flags, unit);
+    }
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(
+      fs.readFileSync(path.join(deployDir, 'Dockerfile'), 'utf8'),
+    );
+    assert.deepEqual((JSON.parse(entrypoint?.[1] ?? '[]') as string[]).slice(1, -1), flags, 'Dockerfile');
+    const run = spawnSync(process.execPath, [...flags, '-e', '0'], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+  });
+
   it('are units systemd accepts', { skip: spawnSync('systemd-analyze', ['--version']).status !== 0 }, () => {
     // verify also checks that ExecStart's program exists: point a copy at this checkout's node and CLI.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-units-'));
