@@ -11,7 +11,7 @@ import {
   type HttpMessageKind,
   type HttpParserOptions,
 } from '../src/protocols/http/http-parser.js';
-import { HeadCache, headersToJson } from '../src/protocols/http/head-cache.js';
+import { HeadCache, MAX_CACHED_HEAD_BYTES, headersToJson } from '../src/protocols/http/head-cache.js';
 import { HeaderRedactor, REDACTED } from '../src/protocols/http/redact.js';
 
 interface Harness {
@@ -923,6 +923,34 @@ describe('HttpParser head cache, where heads do not repeat', () => {
 });
 
 describe('HttpParser head cache keys', () => {
+  it('finds where a head ends wherever it falls, and caches heads up to its size limit only', () => {
+    const startLine = 'GET /p HTTP/1.1\r\n';
+    // Header lines and their empty line: the key, 11 bytes plus the padding.
+    const message = (pad: number) => `${startLine}X-Pad: ${'a'.repeat(pad)}\r\n\r\n`;
+    for (const pad of [0, 1, 2, 3, 4, 5, 6, 7, MAX_CACHED_HEAD_BYTES - 11]) {
+      const headCache = new HeadCache();
+      const h = harness('request', { headCache });
+      h.parser.onData(Buffer.from(message(pad) + message(pad)), 1);
+      assert.equal(h.messages.length, 2, `padding ${pad}`);
+      assert.equal(
+        h.messages[1]!.headers,
+        h.messages[0]!.headers,
+        `padding ${pad}: the second head is cached`,
+      );
+    }
+    const tooLong = new HeadCache();
+    const h = harness('request', { headCache: tooLong });
+    h.parser.onData(Buffer.from(message(MAX_CACHED_HEAD_BYTES - 10).repeat(2)), 1);
+    assert.equal(h.messages.length, 2);
+    assert.equal(tooLong.size, 0, 'one byte over the limit: parsed line by line, never cached');
+    // No header lines: the empty line follows the start line's CRLF.
+    const bare = new HeadCache();
+    const b = harness('request', { headCache: bare });
+    b.parser.onData(Buffer.from(`${startLine}\r\n`.repeat(3)), 1);
+    assert.equal(b.messages.length, 3);
+    assert.equal(bare.size, 1);
+  });
+
   it('never caches a head whose empty line is a bare LF before a later CRLF CRLF', () => {
     const headCache = new HeadCache();
     const h = harness('request', { headCache });
