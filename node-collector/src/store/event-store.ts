@@ -311,6 +311,11 @@ export class EventStore {
   private readonly writer: DuckDBConnection;
   private readonly columns: TableChunkColumns;
   private readonly chunkWriter: ChunkColumnWriter;
+  /**
+   * One data chunk per table, kept between flushes: creating one (a vector per column, each column's type fetched
+   * from the appender) cost about half a µs per row at 2,000 requests/s, a flush a second.
+   */
+  private readonly chunks = new Map<AppendedTable, DuckDBDataChunk>();
   private readonly maxPendingRows: number;
   private readonly flushRows: number;
   private readonly checkpointWalBytes: number;
@@ -632,9 +637,13 @@ export class EventStore {
   ): Promise<void> {
     const columns = this.columns[table] as ChunkColumn<RecordOf[T]>[];
     const appender = await this.writer.createAppender(table);
+    let chunk: DuckDBDataChunk | undefined;
     try {
-      const types = columns.map((_column, index) => appender.columnType(index));
-      const chunk = DuckDBDataChunk.create(types);
+      chunk = this.chunks.get(table);
+      if (chunk === undefined) {
+        chunk = DuckDBDataChunk.create(columns.map((_column, index) => appender.columnType(index)));
+        this.chunks.set(table, chunk);
+      }
       for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
         // Appending is synchronous and costs a few µs per row: one chunk at a time, with the event loop (and the
         // capture batches queued for it) served in between, so a batch of 60,000 rows that built up under load
@@ -652,6 +661,8 @@ export class EventStore {
       throw error;
     } finally {
       appender.closeSync();
+      // Between flushes the chunk keeps its vectors, not the last rows' strings.
+      chunk?.reset();
     }
   }
 }
