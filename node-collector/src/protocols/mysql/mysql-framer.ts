@@ -180,7 +180,7 @@ export class MysqlFramer {
       // A packet whole in this chunk reaches the sink before this call returns, as a view. Parts that wait for
       // the next chunk are copied: the chunk is a view into a capture batch that must not be kept alive.
       const whole = take === this.remaining && this.parts.length === 0 && !this.continues;
-      this.parts.push(whole ? data.subarray(at, at + keep) : copyOf(data, at, keep));
+      this.parts.push(whole ? data.subarray(at, at + keep) : Buffer.from(data.subarray(at, at + keep)));
       this.kept += keep;
     }
     this.remaining -= take;
@@ -263,10 +263,4 @@ export class MysqlFramer {
     }
     return undecided === undefined ? undefined : { at: undecided, verdict: 'more' };
   }
-}
-
-function copyOf(data: Buffer, at: number, length: number): Buffer {
-  const copy = Buffer.allocUnsafe(length);
-  data.copy(copy, 0, at, at + length);
-  return copy;
 }
