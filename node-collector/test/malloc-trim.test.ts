@@ -45,7 +45,7 @@ describe('malloc trimming', () => {
     assert.ok((before - after) * 1024 > 40 * MIB, `RSS ${before} kB before the trim, ${after} kB after`);
   });
 
-  it('trims on every check of the governor while RSS is near its target, and not far below it', async () => {
+  it('trims on the timer of the governor while RSS is near its target, and not far below it', async () => {
     const trimsIn1100Ms = async (targetBytes: number): Promise<number> => {
       let trims = 0;
       const governor = new MemoryGovernor(targetBytes, () => (trims += 1));
@@ -59,7 +59,8 @@ describe('malloc trimming', () => {
     };
     const rss = process.memoryUsage.rss();
     const near = await trimsIn1100Ms(rss); // RSS is above TRIM_ABOVE of a target this size
-    assert.ok(near >= 2, `${near} trims in 1.1 s at RSS ${rss} against a target of the same size`);
+    // The first check trims; the second may be put off if that trim handed little back.
+    assert.ok(near >= 1, `${near} trims in 1.1 s at RSS ${rss} against a target of the same size`);
     const far = await trimsIn1100Ms(rss * 100);
     assert.equal(far, 0, `RSS ${rss} is far below a target of ${rss * 100}`);
   });
