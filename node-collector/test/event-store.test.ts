@@ -9,6 +9,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { QueryRunner } from '@loupe/query-engine/dist/src/query-runner.js';
 import {
   EventStore,
+  IN_MEMORY_CHECKPOINT_BYTES,
   ROW_GROUP_ROWS,
   STORE_MEMORY_LIMIT,
   monotonicToWallClockNs,
@@ -313,6 +314,38 @@ describe('EventStore', () => {
     assert.equal(await count(store, 'http_events'), ROW_GROUP_ROWS + 100);
   });
 
+  it('checkpoints once rows committed short of a row group hold much memory, however small the WAL', async () => {
+    const store = await open({
+      maxCommitDelayMs: 600_000,
+      maxPendingRows: 2 * ROW_GROUP_ROWS,
+      flushRows: 2 * ROW_GROUP_ROWS,
+    });
+    const inMemoryBytes = async () =>
+      Number(
+        (
+          await rowsOf(
+            store,
+            "SELECT memory_usage_bytes + temporary_storage_bytes AS n FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'",
+          )
+        )[0]?.n,
+      );
+    let at = 1_000 * SECOND_NS;
+    const rows = (count: number) => Array.from({ length: count }, () => httpRecord((at += 1_000)));
+    // A reader's commit of 3,000 rows, then a whole row group written straight into the file, four times: each
+    // such commit leaves a group of its own in memory (a block per column), which only a checkpoint writes out.
+    for (let cycle = 0; cycle < 4; cycle++) {
+      store.appendHttp(rows(3_000));
+      await store.flush();
+      store.appendHttp(rows(ROW_GROUP_ROWS));
+      await store.flush();
+    }
+    assert.equal(await count(store, 'http_events'), 4 * (3_000 + ROW_GROUP_ROWS));
+    assert.ok(store.counters.checkpoints >= 1, 'no checkpoint');
+    const held = await inMemoryBytes();
+    assert.ok(held < IN_MEMORY_CHECKPOINT_BYTES, `${held} bytes of committed rows in memory`);
+    assert.ok((statSync(`${store.path}.wal`, { throwIfNoEntry: false })?.size ?? 0) < 1024 * 1024);
+  });
+
   it('keeps rows appended but not yet committed when it is closed, and loses none on reopening', async () => {
     const store = await open({ maxCommitDelayMs: 600_000, flushRows: 100 });
     store.appendHttp(Array.from({ length: 100 }, (_, i) => httpRecord((i + 1) * SECOND_NS)));
@@ -410,6 +443,38 @@ describe('RetentionPolicy', () => {
       rowsDeletedByAge: 15,
       rowsDeletedBySize: 0,
     });
+  });
+
+  it('deletes what is committed without committing what is being appended, checkpointing once a minute', async () => {
+    await store.close();
+    store = await EventStore.open({
+      dataDir,
+      node: 'node-a',
+      clockOffsetNs: BOOT_WALL_NS,
+      flushIntervalMs: 20,
+      maxCommitDelayMs: 600_000,
+    });
+    const appendSeconds = async (from: number, count: number) => {
+      store.appendHttp(Array.from({ length: count }, (_, i) => httpRecord((from + i) * SECOND_NS)));
+      await until(() => store.counters.uncommittedRows === count);
+    };
+    let nowSeconds = 100;
+    const nowNs = () => monotonicToWallClockNs(nowSeconds * SECOND_NS, BOOT_WALL_NS);
+    const retention = new RetentionPolicy(store, { maxAgeMs: 50_000, maxBytes: 1e12, nowNs });
+    store.appendHttp([httpRecord(SECOND_NS)]);
+    await store.flush();
+    await appendSeconds(2, 100);
+
+    // The first pass that deletes checkpoints, which commits the rows appended meanwhile.
+    assert.equal((await retention.enforce()).rowsDeletedByAge, 1);
+    assert.deepEqual([store.counters.uncommittedRows, store.counters.rowsWritten], [0, 101]);
+    await appendSeconds(102, 100);
+    nowSeconds = 200;
+    // Within the minute, the next one deletes what is committed (seconds 2-101) and leaves the rest appended.
+    assert.equal((await retention.enforce()).rowsDeletedByAge, 100);
+    assert.deepEqual([store.counters.uncommittedRows, store.counters.rowsWritten], [100, 101]);
+    await store.flush();
+    assert.equal(await count(store, 'http_events'), 100);
   });
 
   it('runs by itself on a timer', async () => {

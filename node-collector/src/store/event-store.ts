@@ -119,6 +119,20 @@ const DEFAULT_MAX_COMMIT_DELAY_MS = 10_000;
 /** WAL size at which the store checkpoints (off the event loop): large enough that the partly filled row
  * group DuckDB rewrites at each checkpoint is a small part of the rows written since the last one. */
 export const DEFAULT_CHECKPOINT_WAL_BYTES = 64 * 1024 * 1024;
+/**
+ * Committed rows that DuckDB holds in memory, at which the store checkpoints however small the WAL. Rows committed
+ * short of a whole row group (a reader asked for them, or they waited `maxCommitDelayMs`) stay in the table's
+ * in-memory segments until a checkpoint writes them to the file, and a whole row group committed after them starts
+ * a new group: each such commit of the http_events table holds a block of 256 KiB per column, 12-14 MB, however
+ * few its rows. With a commit forced every 10 s at 2,000 requests/s, that grew by 1.3 MB a second while the WAL
+ * grew by 0.1: the store's 64 MB filled within a minute, and DuckDB then wrote the excess to its temporary files,
+ * compressing it as it went (docs/design-notes.md). Half the store's memory: checkpoints cost memory of their own
+ * (compression buffers), so a node whose rows a dashboard asks for every few seconds checkpoints every third
+ * such commit rather than at each.
+ */
+export const IN_MEMORY_CHECKPOINT_BYTES = 32 * 1024 * 1024;
+const IN_MEMORY_BYTES_SQL =
+  "SELECT memory_usage_bytes + temporary_storage_bytes FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'";
 /** DuckDB's own checkpoint, in the committing call, only if the store's have not kept the WAL below this. */
 const AUTO_CHECKPOINT_WAL_BYTES = 4 * DEFAULT_CHECKPOINT_WAL_BYTES;
 
@@ -446,6 +460,16 @@ export class EventStore {
   async connect(): Promise<DuckDBConnection> {
     if (this.closed) throw new Error(`event store ${this.path} is closed`);
     await this.flush();
+    return this.connectCommitted();
+  }
+
+  /**
+   * A reader's connection that sees what is committed, without committing what is appended first: for the
+   * store's own upkeep (retention), which has no need of the newest rows, and whose timer would otherwise cut a
+   * row group short every pass (see IN_MEMORY_CHECKPOINT_BYTES).
+   */
+  async connectCommitted(): Promise<DuckDBConnection> {
+    if (this.closed) throw new Error(`event store ${this.path} is closed`);
     const connection = await this.instance.connect();
     try {
       await connection.run(`USE ${STORE_CATALOG}`);
@@ -590,7 +614,7 @@ export class EventStore {
     return APPENDED_TABLES.reduce((sum, table) => sum + this.uncommitted[table], 0);
   }
 
-  /** Commits the open transaction, if any, then checkpoints when the WAL has grown past its threshold. */
+  /** Commits the open transaction, if any, then checkpoints if one is due (see checkpointDue). */
   private async commit(): Promise<void> {
     if (this.transactionStartedMs === null) return;
     try {
@@ -601,13 +625,18 @@ export class EventStore {
     }
     this.rowsWritten += this.uncommittedRows();
     this.endTransaction();
-    if (fileBytes(`${this.path}.wal`) >= this.checkpointWalBytes) {
-      try {
-        await this.foldWal();
-      } catch (error) {
-        this.onError(error instanceof Error ? error : new Error(String(error)));
-      }
+    try {
+      if (await this.checkpointDue()) await this.foldWal();
+    } catch (error) {
+      this.onError(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /** When the WAL has grown past its threshold, or committed rows hold IN_MEMORY_CHECKPOINT_BYTES of memory. */
+  private async checkpointDue(): Promise<boolean> {
+    if (fileBytes(`${this.path}.wal`) >= this.checkpointWalBytes) return true;
+    const reader = await this.writer.runAndReadAll(IN_MEMORY_BYTES_SQL);
+    return Number(reader.getRowsJS()[0]?.[0] ?? 0) >= IN_MEMORY_CHECKPOINT_BYTES;
   }
 
   /** A failed append or commit loses the whole transaction: its rows are counted as dropped. */

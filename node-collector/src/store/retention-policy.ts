@@ -22,7 +22,8 @@ import { TABLE_NAMES } from './schema.js';
 
 /** What the policy needs from the store (EventStore provides both). */
 export interface RetentionTarget {
-  connect(): Promise<DuckDBConnection>;
+  /** A connection that sees the committed rows; rows not yet committed are new, and no business of the policy. */
+  connectCommitted(): Promise<DuckDBConnection>;
   /** Database file plus WAL on disk. */
   diskBytes(): number;
   /** Folds the WAL into the file. Through the store: DuckDB refuses two checkpoints at once. */
@@ -66,6 +67,12 @@ const STEP_FRACTION = 0.1;
 /** Bounds the work of one pass; whatever is left over is the next pass's job. */
 const MAX_CUTS_PER_PASS = 10;
 const DEFAULT_INTERVAL_MS = 10_000;
+/**
+ * Rows deleted by age free their blocks at the next checkpoint, which this policy then asks for, but not more
+ * often than this: once data reaches its maximum age, every pass deletes some, and a checkpoint commits the
+ * store's open transaction short of a row group (see IN_MEMORY_CHECKPOINT_BYTES in event-store.ts).
+ */
+const AGE_CHECKPOINT_EVERY_MS = 60_000;
 
 function wallClockNowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
@@ -122,6 +129,7 @@ export class RetentionPolicy {
   private readonly onError: (error: Error) => void;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<RetentionPassReport> | null = null;
+  private lastAgeCheckpointMs = Number.NEGATIVE_INFINITY;
   private readonly totals: RetentionCounters = {
     passes: 0,
     failedPasses: 0,
@@ -174,7 +182,7 @@ export class RetentionPolicy {
 
   private async runPass(): Promise<RetentionPassReport> {
     const diskBytesBefore = this.target.diskBytes();
-    const connection = await this.target.connect();
+    const connection = await this.target.connectCommitted();
     try {
       const cutoff = new DuckDBTimestampNanosecondsValue(this.nowNs() - this.maxAgeNs);
       const rowsDeletedByAge = await deleteOlderThan(connection, cutoff, false);
@@ -184,7 +192,8 @@ export class RetentionPolicy {
       if (this.target.diskBytes() > this.maxBytes * TRIGGER_FRACTION) {
         rowsDeletedBySize = await this.deleteOldestDownToTarget(connection);
         this.totals.rowsDeletedBySize += rowsDeletedBySize;
-      } else if (rowsDeletedByAge > 0) {
+      } else if (rowsDeletedByAge > 0 && Date.now() - this.lastAgeCheckpointMs >= AGE_CHECKPOINT_EVERY_MS) {
+        this.lastAgeCheckpointMs = Date.now();
         await this.target.checkpoint();
       }
       this.totals.passes += 1;
