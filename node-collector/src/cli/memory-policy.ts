@@ -64,10 +64,11 @@ export class MemoryGovernor {
    * collector-cpu.mjs measured 16.4-17.4 µs per request trimming above 85 % and 22.2-24.0 above 80 %, while at
    * 20,000 requests/s RSS peaked at 228-231 MiB either way (docs/design-notes.md, "Memory near the RSS target").
    *
-   * Above TRIM_ABOVE, what holds RSS there may not be malloc's: DuckDB's cache of the blocks it wrote fills up to
-   * its memory limit within a minute or two at 2,000 requests/s, and it allocates those blocks elsewhere. A
-   * trim then hands back only the little malloc freed since the last one, which is faulted in again: trimming at
-   * every check doubled the collector's page faults. So a trim that gives back less than TRIM_WORTH_BYTES
+   * Above TRIM_ABOVE, what holds RSS there may not be malloc's: DuckDB allocates its blocks with an allocator of
+   * its own, and its memory can fill to the store's limit (it did within two minutes at 2,000 requests/s before
+   * the store checkpointed rows held in memory, see IN_MEMORY_CHECKPOINT_BYTES). A trim then hands back only the
+   * little malloc freed since the last one, which is faulted in again: trimming at every check doubled the
+   * collector's page faults. So a trim that gives back less than TRIM_WORTH_BYTES
    * doubles the checks until the next one (up to TRIM_EVERY_MAX: 16 s), and one that gives back more trims at
    * every check again. RSS grown by TRIM_WORTH_BYTES since the last trim brings the next one forward, so that a
    * burst of load after a quiet hour is trimmed from its first check.

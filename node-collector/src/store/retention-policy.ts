@@ -20,7 +20,7 @@
 import { DuckDBTimestampNanosecondsValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { TABLE_NAMES } from './schema.js';
 
-/** What the policy needs from the store (EventStore provides both). */
+/** What the policy needs from the store (EventStore provides it). */
 export interface RetentionTarget {
   /** A connection that sees the committed rows; rows not yet committed are new, and no business of the policy. */
   connectCommitted(): Promise<DuckDBConnection>;
