@@ -12,11 +12,13 @@ import {
   IN_MEMORY_CHECKPOINT_BYTES,
   ROW_GROUP_ROWS,
   STORE_MEMORY_LIMIT,
+  STORE_STORAGE_VERSION,
   monotonicToWallClockNs,
   storeFileName,
   type EventStoreOptions,
 } from '../src/store/event-store.js';
 import { RetentionPolicy } from '../src/store/retention-policy.js';
+import { CREATE_TABLE_STATEMENTS } from '../src/store/schema.js';
 import type { CollectorStatsRecord, ConnStatsRecord, HttpRecord } from '../src/store/records.js';
 
 /** 2024-05-01T00:00:00Z minus a made-up boot time: monotonic 0 is that instant minus 1000 s. */
@@ -228,6 +230,48 @@ describe('EventStore', () => {
     await store.flush();
     assert.equal(await count(store, 'http_events'), 3);
     assert.ok(store.counters.storeBytes > 0);
+  });
+
+  it('creates its file in the newer storage format, and keeps an older file in its own', async () => {
+    const storageOf = async (store: EventStore) => {
+      const [row] = await rowsOf(
+        store,
+        `SELECT map_extract_value(tags, 'storage_version') AS version FROM duckdb_databases()
+          WHERE database_name = current_database()`,
+      );
+      const compressions = await rowsOf(
+        store,
+        `SELECT DISTINCT compression FROM pragma_storage_info('http_events')
+          WHERE column_name = 'node' AND segment_type = 'VARCHAR' ORDER BY 1`,
+      );
+      return { version: row?.version, node: compressions.map((c) => c.compression) };
+    };
+    const wholeRowGroup = (from: number) =>
+      Array.from({ length: ROW_GROUP_ROWS }, (_, i) => httpRecord((from + i) * SECOND_NS));
+
+    let store = await open();
+    store.appendHttp(wholeRowGroup(1));
+    await store.flush();
+    assert.deepEqual(await storageOf(store), { version: `${STORE_STORAGE_VERSION}+`, node: ['DICT_FSST'] });
+    await store.close();
+    await rm(store.path);
+
+    // A file as an older Loupe created it: DuckDB's default format, the node column pinned to a dictionary.
+    const instance = await DuckDBInstance.create(store.path);
+    const connection = await instance.connect();
+    for (const statement of CREATE_TABLE_STATEMENTS) {
+      await connection.run(
+        statement.replace('node VARCHAR NOT NULL', 'node VARCHAR NOT NULL USING COMPRESSION dictionary'),
+      );
+    }
+    connection.closeSync();
+    instance.closeSync();
+    store = await open();
+    store.appendHttp(wholeRowGroup(1));
+    await store.flush();
+    // Upgraded, the file could no longer use the method its table pins: the column would be left uncompressed.
+    assert.deepEqual(await storageOf(store), { version: 'v1.0.0+', node: ['Dictionary'] });
+    assert.equal(await count(store, 'http_events'), ROW_GROUP_ROWS);
   });
 
   it('refuses to append to a file whose tables have other columns', async () => {

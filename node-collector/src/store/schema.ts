@@ -9,45 +9,37 @@
 export interface ColumnSpec {
   readonly name: string;
   readonly type: string;
-  /**
-   * A string column with few distinct values (a node, a process, a local address, a method): compressed with a
-   * dictionary without trying the other methods. DuckDB otherwise tries every method on every string column of
-   * every row group it writes, and its FSST trial builds and zeroes a symbol table of about 1.5 MB each time (see
-   * docs/design-notes.md). Only for columns whose values are certain to be few: a dictionary that does not fit
-   * leaves the segment uncompressed, so remote addresses, paths, statements and bodies are left to DuckDB.
-   */
-  readonly fewValues?: boolean;
 }
 
 /** Who was on each end of the connection: shared by every protocol's table, right after `time` and `node`. */
 const ENDPOINT_COLUMNS = [
   { name: 'pid', type: 'INTEGER' },
-  { name: 'process', type: 'VARCHAR', fewValues: true },
-  { name: 'local_addr', type: 'VARCHAR', fewValues: true },
+  { name: 'process', type: 'VARCHAR' },
+  { name: 'local_addr', type: 'VARCHAR' },
   { name: 'local_port', type: 'INTEGER' },
   { name: 'remote_addr', type: 'VARCHAR' },
   { name: 'remote_port', type: 'INTEGER' },
-  { name: 'role', type: 'VARCHAR', fewValues: true },
+  { name: 'role', type: 'VARCHAR' },
 ] as const;
 
 const TIME_AND_NODE = [
   { name: 'time', type: 'TIMESTAMP_NS NOT NULL' },
-  { name: 'node', type: 'VARCHAR NOT NULL', fewValues: true },
+  { name: 'node', type: 'VARCHAR NOT NULL' },
 ] as const;
 
 export const STORE_TABLES = {
   http_events: [
     ...TIME_AND_NODE,
     ...ENDPOINT_COLUMNS,
-    { name: 'version', type: 'VARCHAR', fewValues: true },
-    { name: 'req_method', type: 'VARCHAR', fewValues: true },
+    { name: 'version', type: 'VARCHAR' },
+    { name: 'req_method', type: 'VARCHAR' },
     { name: 'req_path', type: 'VARCHAR' },
     { name: 'req_headers', type: 'JSON' },
     { name: 'req_body', type: 'VARCHAR' },
     { name: 'req_body_size', type: 'BIGINT' },
     { name: 'req_body_truncated', type: 'BOOLEAN' },
     { name: 'resp_status', type: 'INTEGER' },
-    { name: 'resp_message', type: 'VARCHAR', fewValues: true },
+    { name: 'resp_message', type: 'VARCHAR' },
     { name: 'resp_headers', type: 'JSON' },
     { name: 'resp_body', type: 'VARCHAR' },
     { name: 'resp_body_size', type: 'BIGINT' },
@@ -58,7 +50,7 @@ export const STORE_TABLES = {
   pgsql_events: [
     ...TIME_AND_NODE,
     ...ENDPOINT_COLUMNS,
-    { name: 'req_cmd', type: 'VARCHAR', fewValues: true },
+    { name: 'req_cmd', type: 'VARCHAR' },
     { name: 'req', type: 'VARCHAR' },
     { name: 'req_params', type: 'JSON' },
     { name: 'req_normalized', type: 'VARCHAR' },
@@ -70,11 +62,11 @@ export const STORE_TABLES = {
   mysql_events: [
     ...TIME_AND_NODE,
     ...ENDPOINT_COLUMNS,
-    { name: 'req_cmd', type: 'VARCHAR', fewValues: true },
+    { name: 'req_cmd', type: 'VARCHAR' },
     { name: 'req', type: 'VARCHAR' },
     { name: 'req_params', type: 'JSON' },
     { name: 'req_normalized', type: 'VARCHAR' },
-    { name: 'resp_status', type: 'VARCHAR', fewValues: true },
+    { name: 'resp_status', type: 'VARCHAR' },
     { name: 'resp', type: 'VARCHAR' },
     { name: 'error', type: 'VARCHAR' },
     { name: 'latency_ns', type: 'BIGINT' },
@@ -83,7 +75,7 @@ export const STORE_TABLES = {
   conn_stats: [
     ...TIME_AND_NODE,
     ...ENDPOINT_COLUMNS,
-    { name: 'protocol', type: 'VARCHAR', fewValues: true },
+    { name: 'protocol', type: 'VARCHAR' },
     { name: 'conn_open', type: 'BOOLEAN' },
     { name: 'conn_close', type: 'BOOLEAN' },
     { name: 'bytes_sent', type: 'BIGINT' },
@@ -107,10 +99,7 @@ export const TABLE_NAMES = Object.keys(STORE_TABLES) as TableName[];
 
 export function createTableSql(table: TableName): string {
   const columns = STORE_TABLES[table]
-    .map(
-      (column: ColumnSpec) =>
-        `  ${column.name} ${column.type}${column.fewValues ? ' USING COMPRESSION dictionary' : ''}`,
-    )
+    .map((column: ColumnSpec) => `  ${column.name} ${column.type}`)
     .join(',\n');
   return `CREATE TABLE IF NOT EXISTS ${table} (\n${columns}\n)`;
 }
