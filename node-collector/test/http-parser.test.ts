@@ -859,6 +859,23 @@ describe('HttpParser with a head cache', () => {
     assert.equal(headCache.size, 0);
   });
 
+  it('tells apart heads of the same length that take turns, the last one seen and the others', () => {
+    const headCache = new HeadCache();
+    const h = harness('request', { headCache });
+    const lengths = [5, 6, 5, 5, 6, 7, 6];
+    for (const length of lengths) h.parser.onData(Buffer.from(head(length) + 'x'.repeat(length)), 1);
+    assert.deepEqual(
+      h.messages.map((m) => [m.headers['content-length'], m.body.length]),
+      lengths.map((length) => [String(length), length]),
+    );
+    const byLength = (length: number) =>
+      h.messages.filter((m) => m.headers['content-length'] === `${length}`);
+    for (const length of [5, 6]) {
+      assert.ok(byLength(length).every((m) => m.headers === byLength(length)[0]!.headers));
+    }
+    assert.equal(headCache.size, 3);
+  });
+
   it('stays bounded: full, it is emptied and counts it', () => {
     const headCache = new HeadCache(2);
     const h = harness('request', { headCache });

@@ -364,10 +364,9 @@ export class HttpParser {
     ) {
       return;
     }
-    const key = data.toString('latin1', from, end);
-    const cached = cache.get(key, this.kind);
-    if (cached === undefined) {
-      this.headKey = key;
+    const cached = cache.find(data, from, end, this.kind);
+    if (typeof cached === 'string') {
+      this.headKey = cached;
       this.headKeySource = data;
       this.headKeyEnd = end;
       return;
@@ -602,11 +601,12 @@ export class HttpParser {
     const endsThere = this.lineSource === this.headKeySource && this.cursor === this.headKeyEnd;
     this.headKeySource = EMPTY;
     if (key === undefined || !endsThere || draft.transferEncoding !== undefined) return;
-    this.options.headCache!.set(key, {
+    const head = {
       headers: draft.headers,
       contentLength: draft.contentLength,
       contentEncoding: draft.contentEncoding,
-    });
+    };
+    this.options.headCache!.set(key, head, this.kind);
   }
 
   /** Decides how the body is delimited (RFC 9112 6.3). */
