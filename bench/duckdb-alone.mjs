@@ -4,8 +4,8 @@
  * The source file is attached read-only and the selected rows are loaded into memory and numbered into row groups,
  * untimed. Then, timed (wall clock and this process's CPU, all threads), each row group is one INSERT … SELECT in a
  * transaction of its own (whole groups go straight into the file, the cheapest way DuckDB takes rows in), into a
- * file attached as the store attaches a new one (the same tables, row group size and format, one thread), and a
- * checkpoint ends it as closing the store does. No JavaScript runs per row.
+ * file attached as the store attaches a new one (the same tables, row group size, format and block size, one
+ * thread), and a checkpoint ends it as closing the store does. No JavaScript runs per row.
  *
  * Used by parse-store-throughput.mjs and sql-parse-store-throughput.mjs (through recorded-batch.mjs) on the rows
  * of their recorded batches, and by collector-cpu.mjs on the rows the collector captured from real traffic.
@@ -18,7 +18,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { repoRoot } from './lib.mjs';
 
 const importCollector = (p) => import(path.join(repoRoot, 'node-collector/dist/src', p));
-const { ROW_GROUP_ROWS, STORE_STORAGE_VERSION } = await importCollector('store/event-store.js');
+const { ROW_GROUP_ROWS, STORE_STORAGE_VERSION, STORE_BLOCK_BYTES } =
+  await importCollector('store/event-store.js');
 const { CREATE_TABLE_STATEMENTS, STORE_TABLES } = await importCollector('store/schema.js');
 
 /**
@@ -33,7 +34,7 @@ export async function copyWithDuckDbAlone({ sourceFile, selections, dir }) {
     await connection.run('SET threads = 1'); // as the store runs
     await connection.run(`ATTACH '${sourceFile}' AS src (READ_ONLY)`);
     await connection.run(
-      `ATTACH '${path.join(dir, 'copy.duckdb')}' AS dst (ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, STORAGE_VERSION '${STORE_STORAGE_VERSION}')`,
+      `ATTACH '${path.join(dir, 'copy.duckdb')}' AS dst (ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, STORAGE_VERSION '${STORE_STORAGE_VERSION}', BLOCK_SIZE ${STORE_BLOCK_BYTES})`,
     );
     await connection.run('USE dst');
     for (const statement of CREATE_TABLE_STATEMENTS) await connection.run(statement);

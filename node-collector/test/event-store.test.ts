@@ -11,6 +11,7 @@ import {
   EventStore,
   IN_MEMORY_CHECKPOINT_BYTES,
   ROW_GROUP_ROWS,
+  STORE_BLOCK_BYTES,
   STORE_MEMORY_LIMIT,
   STORE_STORAGE_VERSION,
   monotonicToWallClockNs,
@@ -232,7 +233,7 @@ describe('EventStore', () => {
     assert.ok(store.counters.storeBytes > 0);
   });
 
-  it('creates its file in the newer storage format, and keeps an older file in its own', async () => {
+  it('creates its file in the newer storage format with smaller blocks, and keeps an older file as it is', async () => {
     const storageOf = async (store: EventStore) => {
       const [row] = await rowsOf(
         store,
@@ -244,7 +245,15 @@ describe('EventStore', () => {
         `SELECT DISTINCT compression FROM pragma_storage_info('http_events')
           WHERE column_name = 'node' AND segment_type = 'VARCHAR' ORDER BY 1`,
       );
-      return { version: row?.version, node: compressions.map((c) => c.compression) };
+      const [size] = await rowsOf(
+        store,
+        'SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()',
+      );
+      return {
+        version: row?.version,
+        blockSize: Number(size?.block_size),
+        node: compressions.map((c) => c.compression),
+      };
     };
     const wholeRowGroup = (from: number) =>
       Array.from({ length: ROW_GROUP_ROWS }, (_, i) => httpRecord((from + i) * SECOND_NS));
@@ -252,7 +261,11 @@ describe('EventStore', () => {
     let store = await open();
     store.appendHttp(wholeRowGroup(1));
     await store.flush();
-    assert.deepEqual(await storageOf(store), { version: `${STORE_STORAGE_VERSION}+`, node: ['DICT_FSST'] });
+    assert.deepEqual(await storageOf(store), {
+      version: `${STORE_STORAGE_VERSION}+`,
+      blockSize: STORE_BLOCK_BYTES,
+      node: ['DICT_FSST'],
+    });
     await store.close();
     await rm(store.path);
 
@@ -270,7 +283,11 @@ describe('EventStore', () => {
     store.appendHttp(wholeRowGroup(1));
     await store.flush();
     // Upgraded, the file could no longer use the method its table pins: the column would be left uncompressed.
-    assert.deepEqual(await storageOf(store), { version: 'v1.0.0+', node: ['Dictionary'] });
+    assert.deepEqual(await storageOf(store), {
+      version: 'v1.0.0+',
+      blockSize: 256 * 1024,
+      node: ['Dictionary'],
+    });
     assert.equal(await count(store, 'http_events'), ROW_GROUP_ROWS);
   });
 
@@ -375,15 +392,16 @@ describe('EventStore', () => {
       );
     let at = 1_000 * SECOND_NS;
     const rows = (count: number) => Array.from({ length: count }, () => httpRecord((at += 1_000)));
-    // A reader's commit of 3,000 rows, then a whole row group written straight into the file, four times: each
-    // such commit leaves a group of its own in memory (a block per column), which only a checkpoint writes out.
-    for (let cycle = 0; cycle < 4; cycle++) {
+    // A reader's commit of 3,000 rows, then a whole row group written straight into the file, twelve times: each
+    // such commit leaves a group of its own in memory (a block per column, about 3 MB in all), which only a
+    // checkpoint writes out.
+    for (let cycle = 0; cycle < 12; cycle++) {
       store.appendHttp(rows(3_000));
       await store.flush();
       store.appendHttp(rows(ROW_GROUP_ROWS));
       await store.flush();
     }
-    assert.equal(await count(store, 'http_events'), 4 * (3_000 + ROW_GROUP_ROWS));
+    assert.equal(await count(store, 'http_events'), 12 * (3_000 + ROW_GROUP_ROWS));
     assert.ok(store.counters.checkpoints >= 1, 'no checkpoint');
     const held = await inMemoryBytes();
     assert.ok(held < IN_MEMORY_CHECKPOINT_BYTES, `${held} bytes of committed rows in memory`);

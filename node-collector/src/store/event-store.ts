@@ -116,6 +116,15 @@ export const ROW_GROUP_ROWS = 16_384;
  */
 export const STORE_STORAGE_VERSION = 'v1.5.0';
 /**
+ * DuckDB's block size in a new store file, a quarter of its default. Rows committed short of a row group (a
+ * reader connected) go into the table's in-memory segments, a block per column, each of them zeroed whole: with
+ * 256 KiB blocks, 12-14 MB of fresh memory for every such commit of the http_events table, faulted in page by page.
+ * With a reader every 10 s at 2,000 rows/s, 64 KiB blocks took the store 13-16 µs of CPU per row against 21-25, a
+ * third of the page faults and 130 MiB of RSS against 180-200, and wrote smaller files (the segments of a row
+ * group fill their blocks better), for the same CPU per row without readers (docs/design-notes.md).
+ */
+export const STORE_BLOCK_BYTES = 64 * 1024;
+/**
  * DuckDB's memory limit on a collector, for the store and the queries run on the node. DuckDB keeps the blocks it
  * wrote and read cached up to its limit: at 1 GB (the query engine's default) a collector's RSS grew by about
  * 1 MiB a second at 2,000 requests/s and passed its 256 MiB target within two minutes. Queries that need more
@@ -132,12 +141,12 @@ export const DEFAULT_CHECKPOINT_WAL_BYTES = 64 * 1024 * 1024;
  * Committed rows that DuckDB holds in memory, at which the store checkpoints however small the WAL. Rows committed
  * short of a whole row group (a reader asked for them, or they waited `maxCommitDelayMs`) stay in the table's
  * in-memory segments until a checkpoint writes them to the file, and a whole row group committed after them starts
- * a new group: each such commit of the http_events table holds a block of 256 KiB per column, 12-14 MB, however
- * few its rows. With a commit forced every 10 s at 2,000 requests/s, that grew by 1.3 MB a second while the WAL
- * grew by 0.1: the store's 64 MB filled within a minute, and DuckDB then wrote the excess to its temporary files,
- * compressing it as it went (docs/design-notes.md). Half the store's memory: checkpoints cost memory of their own
- * (compression buffers), so a node whose rows a dashboard asks for every few seconds checkpoints every third
- * such commit rather than at each.
+ * a new group: each such commit of the http_events table holds a block per column, about 3 MB with the store's
+ * 64 KiB blocks (12-14 MB with DuckDB's default of 256 KiB), however few its rows. With a commit forced every 10 s
+ * at 2,000 requests/s and 256 KiB blocks, that grew by 1.3 MB a second while the WAL grew by 0.1: the store's 64 MB
+ * filled within a minute, and DuckDB then wrote the excess to its temporary files, compressing it as it went
+ * (docs/design-notes.md). Half the store's memory: checkpoints cost memory of their own (compression buffers), so
+ * a node whose rows a dashboard asks for every few seconds checkpoints every tenth such commit rather than at each.
  */
 export const IN_MEMORY_CHECKPOINT_BYTES = 32 * 1024 * 1024;
 const IN_MEMORY_BYTES_SQL =
@@ -397,7 +406,11 @@ export class EventStore {
     const instance = await DuckDBInstance.create(':memory:');
     try {
       const writer = await instance.connect();
-      const format = fileBytes(path) > 0 ? '' : `, STORAGE_VERSION '${STORE_STORAGE_VERSION}'`;
+      // A file keeps the format and block size it was created with.
+      const format =
+        fileBytes(path) > 0
+          ? ''
+          : `, STORAGE_VERSION '${STORE_STORAGE_VERSION}', BLOCK_SIZE ${STORE_BLOCK_BYTES}`;
       await writer.run(
         `ATTACH ${sqlString(path)} AS ${STORE_CATALOG} (ROW_GROUP_SIZE ${ROW_GROUP_ROWS}${format})`,
       );
