@@ -72,7 +72,8 @@ class LastHead {
   }
 
   remember(key: string, head: CachedHead): void {
-    this.length = this.bytes.write(key, 'latin1');
+    // Keys come from heads of at most MAX_CACHED_HEAD_BYTES; a longer one would be cut short and match wrongly.
+    this.length = key.length <= this.bytes.length ? this.bytes.write(key, 'latin1') : -1;
     this.head = head;
   }
 }
