@@ -18,8 +18,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { repoRoot } from './lib.mjs';
 
 const importCollector = (p) => import(path.join(repoRoot, 'node-collector/dist/src', p));
-const { ROW_GROUP_ROWS, STORE_STORAGE_VERSION, STORE_BLOCK_BYTES } =
-  await importCollector('store/event-store.js');
+const { ROW_GROUP_ROWS, NEW_STORE_FILE_OPTIONS } = await importCollector('store/event-store.js');
 const { CREATE_TABLE_STATEMENTS, STORE_TABLES } = await importCollector('store/schema.js');
 
 /**
@@ -34,7 +33,7 @@ export async function copyWithDuckDbAlone({ sourceFile, selections, dir }) {
     await connection.run('SET threads = 1'); // as the store runs
     await connection.run(`ATTACH '${sourceFile}' AS src (READ_ONLY)`);
     await connection.run(
-      `ATTACH '${path.join(dir, 'copy.duckdb')}' AS dst (ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, STORAGE_VERSION '${STORE_STORAGE_VERSION}', BLOCK_SIZE ${STORE_BLOCK_BYTES})`,
+      `ATTACH '${path.join(dir, 'copy.duckdb')}' AS dst (ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, ${NEW_STORE_FILE_OPTIONS})`,
     );
     await connection.run('USE dst');
     for (const statement of CREATE_TABLE_STATEMENTS) await connection.run(statement);

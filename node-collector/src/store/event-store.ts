@@ -124,6 +124,8 @@ export const STORE_STORAGE_VERSION = 'v1.5.0';
  * group fill their blocks better), for the same CPU per row without readers (docs/design-notes.md).
  */
 export const STORE_BLOCK_BYTES = 64 * 1024;
+/** ATTACH options that only a new file takes: an existing one keeps the format and block size it was created with. */
+export const NEW_STORE_FILE_OPTIONS = `STORAGE_VERSION '${STORE_STORAGE_VERSION}', BLOCK_SIZE ${STORE_BLOCK_BYTES}`;
 /**
  * DuckDB's memory limit on a collector, for the store and the queries run on the node. DuckDB keeps the blocks it
  * wrote and read cached up to its limit: at 1 GB (the query engine's default) a collector's RSS grew by about
@@ -406,13 +408,9 @@ export class EventStore {
     const instance = await DuckDBInstance.create(':memory:');
     try {
       const writer = await instance.connect();
-      // A file keeps the format and block size it was created with.
-      const format =
-        fileBytes(path) > 0
-          ? ''
-          : `, STORAGE_VERSION '${STORE_STORAGE_VERSION}', BLOCK_SIZE ${STORE_BLOCK_BYTES}`;
+      const newFile = fileBytes(path) > 0 ? '' : `, ${NEW_STORE_FILE_OPTIONS}`;
       await writer.run(
-        `ATTACH ${sqlString(path)} AS ${STORE_CATALOG} (ROW_GROUP_SIZE ${ROW_GROUP_ROWS}${format})`,
+        `ATTACH ${sqlString(path)} AS ${STORE_CATALOG} (ROW_GROUP_SIZE ${ROW_GROUP_ROWS}${newFile})`,
       );
       await writer.run(`USE ${STORE_CATALOG}`);
       // One thread: each statement runs on the thread that issued it. With more, a statement's tasks go to

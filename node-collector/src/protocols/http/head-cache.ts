@@ -116,16 +116,16 @@ export class HeadCache {
    */
   find(data: Buffer, from: number, end: number, kind: HttpMessageKind): CachedHead | string {
     const last = this.last[kind];
-    let head = last.matching(data, from, end);
-    if (head === undefined) {
-      const key = data.toString('latin1', from, end);
-      head = this.heads.get(key);
-      this.gates[kind].record(head !== undefined);
-      if (head === undefined) return key;
-      last.remember(key, head);
-      return head;
+    const repeated = last.matching(data, from, end);
+    if (repeated !== undefined) {
+      this.gates[kind].record(true);
+      return repeated;
     }
-    this.gates[kind].record(true);
+    const key = data.toString('latin1', from, end);
+    const head = this.heads.get(key);
+    this.gates[kind].record(head !== undefined);
+    if (head === undefined) return key;
+    last.remember(key, head);
     return head;
   }
 

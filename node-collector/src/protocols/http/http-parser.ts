@@ -601,12 +601,11 @@ export class HttpParser {
     const endsThere = this.lineSource === this.headKeySource && this.cursor === this.headKeyEnd;
     this.headKeySource = EMPTY;
     if (key === undefined || !endsThere || draft.transferEncoding !== undefined) return;
-    const head = {
-      headers: draft.headers,
-      contentLength: draft.contentLength,
-      contentEncoding: draft.contentEncoding,
-    };
-    this.options.headCache!.set(key, head, this.kind);
+    this.options.headCache!.set(
+      key,
+      { headers: draft.headers, contentLength: draft.contentLength, contentEncoding: draft.contentEncoding },
+      this.kind,
+    );
   }
 
   /** Decides how the body is delimited (RFC 9112 6.3). */
