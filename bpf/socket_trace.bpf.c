@@ -594,9 +594,28 @@ static __always_inline __u64 advance(struct conn_state *st, __u8 direction, __u6
 	return __sync_fetch_and_add(&st->recv, bytes);
 }
 
-/* Walks an iovec array: each segment becomes its own record at its own stream position. The first segment is used
- * for protocol inference only where `may_infer` (a constant) says so: inside the mmsg loop it would multiply the
- * states the verifier explores. */
+/* Segments after a record's first join it while it holds less than this and they fit whole: the offset and the
+ * length of such a copy are each below half the scratch buffer, which is how the verifier knows it stays inside. */
+#define MERGE_BYTES (LOUPE_MAX_CAPTURE / 2)
+
+/* Sends the record assembled in the scratch buffer: `captured` bytes of payload, then the rest of `size` as a gap. */
+static __always_inline void send_assembled(struct scratch_buf *b, __u64 captured, __u64 size)
+{
+	/* Never more in fact; the verifier cannot tell, the sum of merged segments being beyond its tracking. */
+	barrier_var(captured);
+	if (captured > LOUPE_MAX_CAPTURE)
+		captured = LOUPE_MAX_CAPTURE;
+	b->ev.size = size;
+	b->ev.captured = captured;
+	if (bpf_ringbuf_output(&events, &b->ev, sizeof(b->ev) + captured, wakeup_flag(b, sizeof(b->ev) + captured)))
+		count_drop(LOUPE_DROP_RINGBUF_FULL);
+}
+
+/* Walks an iovec array. Segments go into one record as long as each is copied whole (a server's head and a short
+ * body written together make one record, as from a single write); a segment that does not fit starts a record of
+ * its own at its stream position, with a prefix of up to capture_bytes. The first segment is used for protocol
+ * inference only where `may_infer` (a constant) says so: inside the mmsg loop it would multiply the states the
+ * verifier explores. */
 static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st, __u8 direction, __u64 pos,
 				     const struct iovec *iov, __u64 iovcnt, __u64 bytes, int max_segments,
 				     const int may_infer)
@@ -620,7 +639,15 @@ static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st
 			emit_gap(&c.hdr, pos + c.done, bytes - c.done);
 		return;
 	}
-	__u64 done = 0;
+	__u32 zero = 0;
+	struct scratch_buf *b = bpf_map_lookup_elem(&scratch, &zero);
+	if (!b)
+		return;
+	__u64 done = 0;	     /* bytes of the call walked */
+	__u64 start = 0;     /* where the record being assembled begins, from pos */
+	__u64 captured = 0;  /* its payload bytes (64-bit, so that the verifier keeps the bounds it checks) */
+	int assembling = 0;  /* a record is in the scratch buffer */
+	int whole = 0;	     /* and it holds every byte of its segments: another may join */
 	for (int i = 0; i < IOV_SEGMENTS; i++) {
 		if (i >= max_segments || i >= iovcnt || done >= bytes)
 			break;
@@ -628,13 +655,50 @@ static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st
 		if (bpf_probe_read_user(&seg, sizeof(seg), &iov[i]))
 			break;
 		__u64 len = seg.iov_len < bytes - done ? seg.iov_len : bytes - done;
-		if (may_infer && i == 0)
+		if (may_infer && i == 0) {
 			infer(st, tgid, fd, direction, seg.iov_base, len, pos, 0);
-		if (st->protocol == LOUPE_PROTO_UNKNOWN)
-			return;
-		emit_data(tgid, fd, st, direction, pos + done, seg.iov_base, len);
+			if (st->protocol == LOUPE_PROTO_UNKNOWN)
+				return;
+		}
+		if (assembling && whole && captured < MERGE_BYTES && len <= MERGE_BYTES &&
+		    captured + len <= capture_bytes) {
+			/* The compiler knows both bounds already and would drop the masks the verifier needs. */
+			__u64 at = captured;
+			__u64 n = len;
+			barrier_var(at);
+			barrier_var(n);
+			at &= MERGE_BYTES - 1;
+			n &= 2 * MERGE_BYTES - 1;
+			if (n > MERGE_BYTES)
+				n = MERGE_BYTES;
+			if (bpf_probe_read_user(b->data + at, n, seg.iov_base)) {
+				count_drop(LOUPE_DROP_READ_FAULT);
+				whole = 0;
+			} else {
+				captured += n;
+			}
+		} else {
+			if (assembling)
+				send_assembled(b, captured, done - start);
+			fill_header(&b->ev.hdr, LOUPE_EV_DATA, tgid, fd, st);
+			b->ev.hdr.direction = direction;
+			b->ev.pos = pos + done;
+			start = done;
+			assembling = 1;
+			__u64 n = len < capture_bytes ? len : capture_bytes;
+			if (n > LOUPE_MAX_CAPTURE)
+				n = LOUPE_MAX_CAPTURE;
+			if (n && bpf_probe_read_user(b->data, n, seg.iov_base)) {
+				count_drop(LOUPE_DROP_READ_FAULT);
+				n = 0;
+			}
+			captured = n;
+			whole = n == len;
+		}
 		done += len;
 	}
+	if (assembling)
+		send_assembled(b, captured, done - start);
 	if (done < bytes) {
 		count_drop(LOUPE_DROP_IOV_TRUNCATED);
 		emit_data(tgid, fd, st, direction, pos + done, NULL, bytes - done);

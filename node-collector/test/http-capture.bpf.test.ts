@@ -163,6 +163,25 @@ describe('HTTP/1.x capture with real servers and clients', { timeout: 180_000 },
     assert.deepEqual(leaked, []);
   });
 
+  test('a reply written in one writev of many segments is stored whole, chunked or not', async () => {
+    const base = `http://127.0.0.1:${appPort}`;
+    await run('curl', ['-s', '-o', '/dev/null', `${base}/segments?chunked=0`]);
+    await run('curl', ['-s', '-o', '/dev/null', `${base}/segments?chunked=1`]);
+    const rows = await loupe.waitForRows<{ req_path: string; resp_body: string; resp_body_size: number }>(
+      `SELECT req_path, resp_body, resp_body_size FROM http_events
+       WHERE starts_with(req_path, '/segments?') AND role = 'server' ORDER BY req_path`,
+      (r) => r.length >= 2,
+    );
+    const body = `first;${'y'.repeat(9000)};last`;
+    assert.deepEqual(
+      rows.map((r) => [r.req_path, r.resp_body_size, r.resp_body === body.slice(0, 8192)]),
+      [
+        ['/segments?chunked=0', body.length, true],
+        ['/segments?chunked=1', body.length, true],
+      ],
+    );
+  });
+
   test('curl reuses one keep-alive connection for several requests', async () => {
     const base = `http://127.0.0.1:${appPort}`;
     await run('curl', [

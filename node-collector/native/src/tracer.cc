@@ -22,18 +22,32 @@ namespace {
 // A batch is handed to JavaScript once it holds this much, or at the end of every poll.
 constexpr size_t kMaxBatchBytes = 1u << 20;
 
-// libbpf reports through a global print hook. While a load runs, its output is collected so that a failed load
-// can carry the verifier's log; outside loads only warnings reach stderr.
+// libbpf reports through a global print hook. While a load runs, its warnings and notices are collected so that a
+// failed load can carry the verifier's log; outside loads only warnings reach stderr. Debug lines (a line per CO-RE
+// relocation, hundreds of KiB) are left out, and a log longer than kMaxLoadLog keeps its end, where the verifier
+// says what it refused.
+constexpr size_t kMaxLoadLog = 256u << 10;
 std::mutex g_log_mutex;
 std::string* g_load_log = nullptr;
 
 int LibbpfPrint(enum libbpf_print_level level, const char* format, va_list args) {
   std::lock_guard<std::mutex> lock(g_log_mutex);
-  char line[4096];
-  vsnprintf(line, sizeof(line), format, args);
   if (g_load_log != nullptr) {
-    if (g_load_log->size() < (256u << 10)) g_load_log->append(line);
+    if (level == LIBBPF_DEBUG) return 0;
+    // The verifier's log comes as one message, often far longer than a line.
+    va_list again;
+    va_copy(again, args);
+    const int length = vsnprintf(nullptr, 0, format, again);
+    va_end(again);
+    if (length <= 0) return 0;
+    std::string message(static_cast<size_t>(length) + 1, '\0');
+    vsnprintf(message.data(), message.size(), format, args);
+    message.pop_back();
+    g_load_log->append(message);
+    if (g_load_log->size() > kMaxLoadLog) g_load_log->erase(0, g_load_log->size() - kMaxLoadLog);
   } else if (level == LIBBPF_WARN) {
+    char line[4096];
+    vsnprintf(line, sizeof(line), format, args);
     fputs(line, stderr);
   }
   return 0;

@@ -50,6 +50,19 @@ const server = http.createServer((req, res) => {
         send(res, 200, { 'content-type': 'text/plain' }, Buffer.alloc(n, 'x'));
         return;
       }
+      case '/segments': {
+        // Corked writes leave in one writev, a segment each: the head, and with chunked encoding each chunk's
+        // size line, data and CRLF. One segment is longer than the collector merges into a record.
+        const parts = ['first;', 'y'.repeat(9000), ';last'];
+        const chunked = url.searchParams.get('chunked') === '1';
+        const length = chunked ? {} : { 'content-length': parts.join('').length };
+        res.writeHead(200, { 'content-type': 'text/plain', ...length });
+        res.cork();
+        for (const part of parts) res.write(part);
+        res.uncork();
+        res.end();
+        return;
+      }
       case '/cookie':
         send(res, 200, { 'set-cookie': 'session=s3cr3t', 'content-type': 'text/plain' }, 'ok');
         return;
