@@ -435,6 +435,30 @@ describe('EventStore', () => {
     ]);
   });
 
+  it('counts the rows of a transaction that fails to commit as dropped, and goes on with the other tables', async () => {
+    const errors: string[] = [];
+    const store = await open({
+      flushRows: 10,
+      maxCommitDelayMs: 600_000,
+      onError: (e) => errors.push(e.message),
+    });
+    store.appendHttp(Array.from({ length: 50 }, (_, i) => httpRecord((i + 1) * SECOND_NS)));
+    store.appendConnStats([connStats(SECOND_NS)]);
+    while (store.counters.uncommittedRows < 51) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Another connection changes the table under the open transaction: DuckDB refuses the rows appended to it.
+    const other = await store.connectCommitted();
+    await other.run('ALTER TABLE http_events ADD COLUMN extra INTEGER');
+    other.closeSync();
+    await store.flush();
+    assert.equal(store.counters.rowsDropped, 51);
+    assert.equal(store.counters.writeErrors, 1);
+    assert.match(errors.join('\n'), /altered by a different transaction/);
+    store.appendConnStats([connStats(2 * SECOND_NS), connStats(3 * SECOND_NS)]);
+    await store.flush();
+    assert.equal(await count(store, 'conn_stats'), 2);
+    assert.equal(store.counters.rowsWritten, 2);
+  });
+
   it('keeps appending after the query engine seals the instance', async () => {
     const store = await open();
     const runner = await QueryRunner.create(store, { memoryLimit: '512MB' });
