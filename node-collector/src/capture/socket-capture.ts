@@ -33,9 +33,10 @@ export const CAPTURE_DEFAULTS = {
   ringBytes: 4 * 1024 * 1024,
   // Below the rate at which wakeupBytes fill up, every poll timeout is a batch, and each batch wakes the reader
   // thread and then the JavaScript thread, which finds its caches cold: at 2,000 requests/s a 20 ms poll cost
-  // 24.5-29.5 µs per request, 100 ms 20.9-21.3 (collector-cpu.mjs --client-node, alternating runs). Records reach
-  // JavaScript within this time; the store holds them longer anyway (it commits every 16,384 rows or 10 s).
-  pollMs: 100,
+  // 24.5-29.5 µs per request, 100 ms 20.9-21.3 (collector-cpu.mjs --client-node, alternating runs). A wake-up costs
+  // a thread 100-200 µs of CPU on a virtual machine, work or none: 250 ms took two collectors capturing the same
+  // traffic side by side 5 % less CPU than 100 ms, and less idle. Records reach JavaScript within this time.
+  pollMs: 250,
   maxConns: 65536,
   queueBatches: 64,
   // Raw batches held while the consumer is busy (see HeldBatches): about two seconds of records at 20k requests/s
