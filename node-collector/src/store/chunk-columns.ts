@@ -116,11 +116,17 @@ class StringSlots {
       const base = Number(
         new DataView(assigned.buffer, assigned.byteOffset, STRING_T_BYTES).getBigUint64(8, true),
       );
+      const pool = this.pool;
+      const bytes = this.bytes;
       for (let i = 0; i < this.pendingCount; i++) {
         const slot = this.pendingRows[i]! * STRING_T_BYTES;
         const offset = this.pendingOffsets[i]!;
         this.view.setUint32(slot, this.pendingLengths[i]!, true);
-        this.pool.copy(this.bytes, slot + 4, offset, offset + 4);
+        // The string's first four bytes, byte by byte: Buffer.copy from an offset creates a typed array each time.
+        bytes[slot + 4] = pool[offset]!;
+        bytes[slot + 5] = pool[offset + 1]!;
+        bytes[slot + 6] = pool[offset + 2]!;
+        bytes[slot + 7] = pool[offset + 3]!;
         writeInt64(this.view, slot + 8, base + offset);
       }
     }

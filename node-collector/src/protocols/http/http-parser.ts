@@ -660,6 +660,12 @@ export class HttpParser {
     if (kept <= 0) return;
     const needed = draft.kept + kept;
     const held = draft.body;
+    if (held === undefined && this.state === 'body' && to - from === this.remaining) {
+      // The whole body is in this chunk and the message completes within this call: a view of the chunk will do.
+      draft.body = data.subarray(from, from + kept);
+      draft.kept = kept;
+      return;
+    }
     if (held === undefined || held.length < needed) {
       // Size for the whole body when it is known, else grow by doubling: both bounded by the cap.
       const expected = this.state === 'body' ? draft.kept + this.remaining : (held?.length ?? 512) * 2;
@@ -680,7 +686,12 @@ export class HttpParser {
   private complete(): void {
     const draft = this.draft!;
     this.reset();
-    let body = draft.body === undefined ? EMPTY : draft.body.subarray(0, draft.kept);
+    let body =
+      draft.body === undefined
+        ? EMPTY
+        : draft.body.length === draft.kept
+          ? draft.body
+          : draft.body.subarray(0, draft.kept);
     let truncated = draft.truncated;
     const encoding = draft.contentEncoding?.trim().toLowerCase() ?? '';
     if (body.length > 0 && encoding !== '' && encoding !== 'identity') {
