@@ -3,8 +3,8 @@
  *
  * nginx (one worker) serves a fixed reply; bench/load-client.mjs sends RATE requests/s for DURATION over
  * keep-alive connections. The collector's cost has two parts:
- *   - user space: user+sys CPU of the `loupe up` process (/proc/PID/stat), from the start of the load until the
- *     store has taken every row in, minus what the collector burns without traffic over the same time and what
+ *   - user space: user+sys CPU of the `loupe up` process (its threads' schedstat), from the start of the load until
+ *     the store has taken every row in, minus what the collector burns without traffic over the same time and what
  *     this bench's count queries cost it (each measured just before, once the query path is warm: a query costs
  *     the collector tens of ms, as much as hundreds of requests at 2,000/s);
  *   - kernel: run_time_ns of loupe's BPF programs (exit_*) with kernel.bpf_stats_enabled=1 (restored afterwards).
@@ -34,7 +34,7 @@
  * windows gave 54–72 µs per request, 20 s windows 45–52).
  *
  * Usage: node bench/collector-cpu.mjs [--rate 2000] [--duration-ms 20000] [--connections 16] [--client-node]
- *        [--warmup-ms 6000] [--runs 3]
+ *        [--warmup-ms 6000] [--runs 3] [--idle-ms 10000]
  */
 import console from 'node:console';
 import fs from 'node:fs';
@@ -77,6 +77,7 @@ const { values } = parseArgs({
     'client-node': { type: 'boolean', default: false },
     'warmup-ms': { type: 'string', default: '6000' },
     runs: { type: 'string', default: '3' },
+    'idle-ms': { type: 'string', default: '10000' },
   },
 });
 const rate = Number(values.rate);
@@ -84,6 +85,10 @@ const durationMs = Number(values['duration-ms']);
 const connections = Number(values.connections);
 const warmupMs = Number(values['warmup-ms']);
 const runs = Math.max(1, Number(values.runs));
+const idleMs = Number(values['idle-ms']);
+/** CPU seconds of all the collector's threads, from schedstat (ns): /proc/PID/stat counts 10 ms clock ticks, as
+ * much as a third of what an idle collector burns in a few seconds. */
+const threadSeconds = (pid) => [...threadStats(pid).values()].reduce((sum, t) => sum + t.cpuNs, 0) / 1e9;
 
 requireRoot();
 header(
@@ -124,17 +129,19 @@ try {
 
   // Idle collector, side by side: what it burns with no traffic (timers, stats), and what one of this bench's
   // count queries costs it, once the query path has been compiled by warm-up queries.
+  // The idle rate is taken over --idle-ms (10 s): over 3 s, as it was, its own spread (a few ms of CPU either way)
+  // moved the figure per request by a µs or more.
   await pollFor(loupe, countSql('/r/idle'), 2000);
-  const idle0 = { cpu: cpuSeconds(loupe.pid), bpf: bpfRunTime(loupe.pid), t: performance.now() };
-  await sleep(3000);
-  const idle1 = { cpu: cpuSeconds(loupe.pid), bpf: bpfRunTime(loupe.pid), t: performance.now() };
+  const idle0 = { cpu: threadSeconds(loupe.pid), bpf: bpfRunTime(loupe.pid), t: performance.now() };
+  await sleep(idleMs);
+  const idle1 = { cpu: threadSeconds(loupe.pid), bpf: bpfRunTime(loupe.pid), t: performance.now() };
   const idleSeconds = (idle1.t - idle0.t) / 1000;
-  const idleCpuRate = cpuDelta(idle0.cpu, idle1.cpu).total / idleSeconds;
+  const idleCpuRate = (idle1.cpu - idle0.cpu) / idleSeconds;
   const idleBpfRate = (idle1.bpf.runTimeNs - idle0.bpf.runTimeNs) / 1e9 / idleSeconds;
   const probeQueries = 10;
-  const probe0 = { cpu: cpuSeconds(loupe.pid), t: performance.now() };
+  const probe0 = { cpu: threadSeconds(loupe.pid), t: performance.now() };
   for (let i = 0; i < probeQueries; i++) await loupe.query(countSql('/r/idle'));
-  const probeCpu = cpuDelta(probe0.cpu, cpuSeconds(loupe.pid)).total;
+  const probeCpu = threadSeconds(loupe.pid) - probe0.cpu;
   const probeSeconds = (performance.now() - probe0.t) / 1000;
   const queryCpu = Math.max(0, probeCpu - idleCpuRate * probeSeconds) / probeQueries;
 
@@ -166,13 +173,27 @@ try {
     const clientRows = count('client');
     const windowS = (after.t - before.t) / 1000;
     const gross = cpuDelta(before.cpu, after.cpu);
-    const netUser = Math.max(0, gross.total - idleCpuRate * windowS - queryCpu * quiet.queries);
+    const threads = threadDelta(loupe.pid, before.threads, after.threads, 'loupe-reader');
+    const grossS = threads.javascript + threads.named + threads.other;
+    const netUser = Math.max(0, grossS - idleCpuRate * windowS - queryCpu * quiet.queries);
     const bpfS = (after.bpf.runTimeNs - before.bpf.runTimeNs) / 1e9;
     const bpfRuns = after.bpf.runCount - before.bpf.runCount;
     const perReq = (seconds) => (serverRows > 0 ? seconds / serverRows : NaN);
     const total = perReq(netUser + bpfS);
-    const threads = threadDelta(loupe.pid, before.threads, after.threads, 'loupe-reader');
-    windows.push({ on, before, after, serverRows, clientRows, gross, netUser, bpfS, perReq, total, threads });
+    windows.push({
+      on,
+      before,
+      after,
+      serverRows,
+      clientRows,
+      gross,
+      grossS,
+      netUser,
+      bpfS,
+      perReq,
+      total,
+      threads,
+    });
     console.log(
       `window ${w + 1}: reached ${on.achievedRate}/s, ${serverRows} server + ${clientRows} client rows for ` +
         `${on.sent} requests, stored ${quiet.waitedMs} ms after the load${quiet.timedOut ? ' (TIMED OUT)' : ''}; ` +
@@ -222,7 +243,7 @@ try {
   console.log(`BPF programs taking the most time: ${topPrograms(first.before.bpf, last.after.bpf)}`);
   console.log('');
   console.log(`median of ${windows.length} windows (window ${windows.indexOf(mid) + 1}):`);
-  console.log(`collector user space, gross      ${fmt.us(mid.perReq(mid.gross.total))} per request`);
+  console.log(`collector user space, gross      ${fmt.us(mid.perReq(mid.grossS))} per request`);
   console.log(`collector user space, net        ${fmt.us(mid.perReq(mid.netUser))} per request`);
   console.log(`kernel BPF programs              ${fmt.us(mid.perReq(mid.bpfS))} per request`);
   console.log(
