@@ -611,11 +611,12 @@ static __always_inline void send_assembled(struct scratch_buf *b, __u64 captured
 		count_drop(LOUPE_DROP_RINGBUF_FULL);
 }
 
-/* Walks an iovec array. Segments go into one record as long as each is copied whole (a server's head and a short
- * body written together make one record, as from a single write); a segment that does not fit starts a record of
- * its own at its stream position, with a prefix of up to capture_bytes. The first segment is used for protocol
- * inference only where `may_infer` (a constant) says so: inside the mmsg loop it would multiply the states the
- * verifier explores. */
+/* Walks an iovec array. The second segment joins the first one's record when both are copied whole (a server's
+ * head and a short body written together make one record, as from a single write); every other segment starts a
+ * record of its own at its stream position, with a prefix of up to capture_bytes. Merging only there keeps the
+ * states the verifier explores to twice those of one record per segment: merging any segment multiplied them past
+ * its limit for some capture sizes. The first segment is used for protocol inference only where `may_infer` (a
+ * constant) says so: inside the mmsg loop it would multiply the states the verifier explores. */
 static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st, __u8 direction, __u64 pos,
 				     const struct iovec *iov, __u64 iovcnt, __u64 bytes, int max_segments,
 				     const int may_infer)
@@ -660,8 +661,7 @@ static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st
 			if (st->protocol == LOUPE_PROTO_UNKNOWN)
 				return;
 		}
-		if (assembling && whole && captured < MERGE_BYTES && len <= MERGE_BYTES &&
-		    captured + len <= capture_bytes) {
+		if (i == 1 && whole && captured < MERGE_BYTES && len <= MERGE_BYTES && captured + len <= capture_bytes) {
 			/* The compiler knows both bounds already and would drop the masks the verifier needs. */
 			__u64 at = captured;
 			__u64 n = len;
