@@ -368,8 +368,11 @@ function pidAlive(pid) {
 /** The node flags `npm start` (scripts/start.sh) and the deploy units run the collector with. */
 const LOUPE_NODE_FLAGS = ['--max-semi-space-size=8', '--single-threaded', '--no-allocation-site-pretenuring'];
 
-/** `loupe up` on free ports and a fresh data directory; `extraArgs` are more of its options (e.g. --cpu-limit). */
-export async function startLoupe(name = 'bench', extraArgs = []) {
+/**
+ * `loupe up` on free ports and a fresh data directory; `extraArgs` are more of its options (e.g. --cpu-limit).
+ * `bin`: another build's `bin/loupe` (side-by-side.mjs compares two).
+ */
+export async function startLoupe(name = 'bench', extraArgs = [], { bin = loupeBin } = {}) {
   const port = await freePort();
   const data = tempDir('loupe-bench-data-');
   // LOUPE_BENCH_NODE_FLAGS: extra flags for the collector's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to see
@@ -378,7 +381,7 @@ export async function startLoupe(name = 'bench', extraArgs = []) {
   const proc = startProcess('node', [
     ...LOUPE_NODE_FLAGS,
     ...nodeFlags,
-    loupeBin,
+    bin,
     'up',
     '--port',
     String(port),
