@@ -367,19 +367,28 @@ static long emit_segment(__u32 index, void *data)
 	return 0;
 }
 
-/* Sends one chunk: a prefix of up to capture_bytes of payload, the rest of its size as a gap. */
-static __always_inline void emit_data(__u32 tgid, __s32 fd, const struct conn_state *st, __u8 direction, __u64 pos,
-				      const void *ubuf, __u64 size)
+/* Sends the record assembled in the scratch buffer: `captured` bytes of payload, then the rest of `size` as a gap. */
+static __always_inline void send_assembled(struct scratch_buf *b, __u64 captured, __u64 size)
 {
-	__u32 zero = 0;
-	struct scratch_buf *b = bpf_map_lookup_elem(&scratch, &zero);
-	if (!b)
-		return;
+	/* Never more in fact; the verifier cannot tell once a merged segment has been added (emit_iov). */
+	barrier_var(captured);
+	if (captured > LOUPE_MAX_CAPTURE)
+		captured = LOUPE_MAX_CAPTURE;
+	b->ev.size = size;
+	b->ev.captured = captured;
+	if (bpf_ringbuf_output(&events, &b->ev, sizeof(b->ev) + captured, wakeup_flag(b, sizeof(b->ev) + captured)))
+		count_drop(LOUPE_DROP_RINGBUF_FULL);
+}
+
+/* Starts a record in the scratch buffer for a chunk at `pos`: its header and a prefix of up to capture_bytes of
+ * payload (none when `ubuf` is NULL). Returns the payload bytes copied. */
+static __always_inline __u64 start_record(struct scratch_buf *b, __u32 tgid, __s32 fd, const struct conn_state *st,
+					  __u8 direction, __u64 pos, const void *ubuf, __u64 size)
+{
 	fill_header(&b->ev.hdr, LOUPE_EV_DATA, tgid, fd, st);
 	b->ev.hdr.direction = direction;
 	b->ev.pos = pos;
-	b->ev.size = size;
-	__u32 n = size < capture_bytes ? size : capture_bytes;
+	__u64 n = size < capture_bytes ? size : capture_bytes;
 	if (n > LOUPE_MAX_CAPTURE)
 		n = LOUPE_MAX_CAPTURE;
 	if (!ubuf)
@@ -388,9 +397,18 @@ static __always_inline void emit_data(__u32 tgid, __s32 fd, const struct conn_st
 		count_drop(LOUPE_DROP_READ_FAULT);
 		n = 0;
 	}
-	b->ev.captured = n;
-	if (bpf_ringbuf_output(&events, &b->ev, sizeof(b->ev) + n, wakeup_flag(b, sizeof(b->ev) + n)))
-		count_drop(LOUPE_DROP_RINGBUF_FULL);
+	return n;
+}
+
+/* Sends one chunk: a prefix of up to capture_bytes of payload, the rest of its size as a gap. */
+static __always_inline void emit_data(__u32 tgid, __s32 fd, const struct conn_state *st, __u8 direction, __u64 pos,
+				      const void *ubuf, __u64 size)
+{
+	__u32 zero = 0;
+	struct scratch_buf *b = bpf_map_lookup_elem(&scratch, &zero);
+	if (!b)
+		return;
+	send_assembled(b, start_record(b, tgid, fd, st, direction, pos, ubuf, size), size);
 }
 
 /* Sends the 4 header bytes remembered in the connection state as a record of their own, at their position. */
@@ -594,22 +612,10 @@ static __always_inline __u64 advance(struct conn_state *st, __u8 direction, __u6
 	return __sync_fetch_and_add(&st->recv, bytes);
 }
 
-/* Segments after a record's first join it while it holds less than this and they fit whole: the offset and the
- * length of such a copy are each below half the scratch buffer, which is how the verifier knows it stays inside. */
+/* An iovec write's second segment joins the first one's record while that holds less than this and the segment
+ * fits whole: the offset and the length of the copy are each below half the scratch buffer, which is how the
+ * verifier knows it stays inside. */
 #define MERGE_BYTES (LOUPE_MAX_CAPTURE / 2)
-
-/* Sends the record assembled in the scratch buffer: `captured` bytes of payload, then the rest of `size` as a gap. */
-static __always_inline void send_assembled(struct scratch_buf *b, __u64 captured, __u64 size)
-{
-	/* Never more in fact; the verifier cannot tell, the sum of merged segments being beyond its tracking. */
-	barrier_var(captured);
-	if (captured > LOUPE_MAX_CAPTURE)
-		captured = LOUPE_MAX_CAPTURE;
-	b->ev.size = size;
-	b->ev.captured = captured;
-	if (bpf_ringbuf_output(&events, &b->ev, sizeof(b->ev) + captured, wakeup_flag(b, sizeof(b->ev) + captured)))
-		count_drop(LOUPE_DROP_RINGBUF_FULL);
-}
 
 /* Walks an iovec array. The second segment joins the first one's record when both are copied whole (a server's
  * head and a short body written together make one record, as from a single write); every other segment starts a
@@ -680,20 +686,10 @@ static __always_inline void emit_iov(__u32 tgid, __s32 fd, struct conn_state *st
 		} else {
 			if (assembling)
 				send_assembled(b, captured, done - start);
-			fill_header(&b->ev.hdr, LOUPE_EV_DATA, tgid, fd, st);
-			b->ev.hdr.direction = direction;
-			b->ev.pos = pos + done;
 			start = done;
 			assembling = 1;
-			__u64 n = len < capture_bytes ? len : capture_bytes;
-			if (n > LOUPE_MAX_CAPTURE)
-				n = LOUPE_MAX_CAPTURE;
-			if (n && bpf_probe_read_user(b->data, n, seg.iov_base)) {
-				count_drop(LOUPE_DROP_READ_FAULT);
-				n = 0;
-			}
-			captured = n;
-			whole = n == len;
+			captured = start_record(b, tgid, fd, st, direction, pos + done, seg.iov_base, len);
+			whole = captured == len;
 		}
 		done += len;
 	}
